@@ -1,0 +1,172 @@
+"""Verify the deployed stack for real: files, containers, the proxy, auth and isolation.
+
+Runs on the controller (testinfra, ansible backend into the Molecule instance). The
+instance shares the host's network and engine, so the stack's published port is
+127.0.0.1:<litellm_port> for both."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+import testinfra.utils.ansible_runner
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
+    os.environ["MOLECULE_INVENTORY_FILE"]
+).get_hosts("all")
+
+SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
+PROJECT_DIR = f"/var/tmp/gatewayops-molecule/{SCENARIO}/litellm"
+PROJECT = f"litellm-molecule-{SCENARIO}"
+PORT = 4100
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+def _env(host):
+    content = host.file(f"{PROJECT_DIR}/.env").content_string
+    values = {}
+    for line in content.splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value.strip("'")
+    return values
+
+
+def _post(path, body, key=None):
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    req = urllib.request.Request(BASE + path, data=json.dumps(body).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), json.loads(err.read() or b"{}")
+
+
+def _container(host, service):
+    out = host.check_output(
+        "docker ps -a --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=%s "
+        "--format '{{.ID}}'", PROJECT, service)
+    assert out, f"no {service} container in project {PROJECT}"
+    return json.loads(host.check_output("docker inspect %s", out.splitlines()[0]))[0]
+
+
+@pytest.mark.parametrize("name, mode, group", [
+    ("compose.yaml", 0o644, "root"),
+    ("Dockerfile", 0o644, "root"),
+    ("config.yaml", 0o640, None),
+    (".env", 0o600, "root"),
+])
+def test_rendered_files_have_safe_modes(host, name, mode, group):
+    f = host.file(f"{PROJECT_DIR}/{name}")
+    assert f.is_file
+    assert f.mode == mode
+    assert f.user == "root"
+    if group:
+        assert f.group == group
+    else:
+        assert f.gid == 65532  # readable by the proxy's group, not by others
+
+
+def test_secrets_are_generated_strong_and_only_in_env(host):
+    env = _env(host)
+    for name in ("LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"):
+        assert re.fullmatch(r"sk-[0-9a-f]{64}", env[name]), name
+    assert env["LITELLM_MASTER_KEY"] != env["LITELLM_SALT_KEY"]
+    assert re.fullmatch(r"[0-9a-f]{64}", env["REDIS_PASSWORD"])
+    for name in ("compose.yaml", "config.yaml", "Dockerfile"):
+        text = host.file(f"{PROJECT_DIR}/{name}").content_string
+        for secret in (env["LITELLM_MASTER_KEY"], env["LITELLM_SALT_KEY"], env["REDIS_PASSWORD"]):
+            assert secret not in text, f"a secret leaked into {name}"
+
+
+@pytest.mark.parametrize("service", ["litellm", "redis"])
+def test_containers_are_healthy(host, service):
+    state = _container(host, service)["State"]
+    assert state["Running"] is True
+    assert state["Health"]["Status"] == "healthy"
+
+
+def test_proxy_container_is_hardened(host):
+    c = _container(host, "litellm")
+    hc = c["HostConfig"]
+    assert c["Config"]["User"] == "65532:65532"
+    assert hc["ReadonlyRootfs"] is True
+    assert hc["CapDrop"] == ["ALL"]
+    assert "no-new-privileges:true" in hc["SecurityOpt"]
+    assert hc["PortBindings"] == {"4000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}]}
+    assert re.fullmatch(r"[0-9a-f]{64}", c["Config"]["Labels"]["org.gatewayops.litellm.config-sha256"])
+
+
+def test_config_label_matches_the_file_on_disk(host):
+    label = _container(host, "litellm")["Config"]["Labels"]["org.gatewayops.litellm.config-sha256"]
+    assert host.file(f"{PROJECT_DIR}/config.yaml").sha256sum == label
+
+
+def test_chat_completion_with_master_key_reaches_fake_backend(host):
+    key = _env(host)["LITELLM_MASTER_KEY"]
+    status, headers, body = _post("/v1/chat/completions",
+                                  {"model": "fake-chat", "messages": [{"role": "user", "content": "molecule says hi"}]},
+                                  key)
+    assert status == 200, body
+    assert body["choices"][0]["message"]["content"] == "fake response to: molecule says hi"
+    assert headers.get("x-litellm-version") == "1.108.7"
+
+
+def test_embedding_through_proxy(host):
+    key = _env(host)["LITELLM_MASTER_KEY"]
+    status, _, body = _post("/v1/embeddings", {"model": "fake-embedding", "input": ["a", "b"]}, key)
+    assert status == 200, body
+    assert [d["index"] for d in body["data"]] == [0, 1]
+    assert len(body["data"][0]["embedding"]) == 8
+
+
+def test_missing_key_is_rejected_with_401(host):
+    status, _, body = _post("/v1/chat/completions", {"model": "fake-chat", "messages": [{"role": "user", "content": "x"}]})
+    assert status == 401, body
+
+
+def test_wrong_key_is_rejected(host):
+    # LiteLLM without a database cannot look a non-master key up and answers 400
+    # "No connected db." (upstream behaviour, see README "Known limits"); never 200.
+    wrong = "sk-" + "0" * 64
+    status, _, body = _post("/v1/chat/completions",
+                            {"model": "fake-chat", "messages": [{"role": "user", "content": "x"}]}, wrong)
+    assert status in (400, 401), body
+    assert body["error"]["type"] in ("no_db_connection", "auth_error")
+
+
+def test_readiness_reports_healthy():
+    with urllib.request.urlopen(BASE + "/health/readiness", timeout=10) as resp:
+        assert resp.status == 200
+        assert json.loads(resp.read())["status"] == "healthy"
+
+
+def test_redis_is_not_published_and_not_reachable_from_the_host(host):
+    redis = _container(host, "redis")
+    assert not any(redis["NetworkSettings"]["Ports"].values())
+    networks = redis["NetworkSettings"]["Networks"]
+    assert len(networks) == 1
+    (network_name,) = networks
+    assert network_name.endswith("_backend")
+    network = json.loads(host.check_output("docker network inspect %s", network_name))[0]
+    assert network["Internal"] is True
+    assert network["Options"].get("com.docker.network.bridge.inhibit_ipv4") == "true"
+    # the host has no address on the backend bridge, hence no route into it
+    bridge = "br-" + network["Id"][:12]
+    assert "inet " not in host.check_output("ip -4 addr show dev %s", bridge)
+    with socket.socket() as s:
+        s.settimeout(2)
+        assert s.connect_ex(("127.0.0.1", 6379)) != 0, "redis answered on 127.0.0.1:6379"
+
+
+def test_redis_requires_the_password(host):
+    redis_id = _container(host, "redis")["Id"]
+    out = host.run("docker exec %s redis-cli ping", redis_id)
+    assert "NOAUTH" in out.stdout + out.stderr
