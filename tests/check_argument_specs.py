@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fail when a role's meta/argument_specs.yml and defaults/main.yml disagree: every default
 is documented, every documented option with a default has the same default."""
 

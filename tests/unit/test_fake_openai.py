@@ -45,7 +45,7 @@ class FakeServer:
 
     def _read_port(self, deadline: float) -> int:
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.1)
+            ready, _writable, _errored = select.select([self.proc.stderr], [], [], 0.1)
             if ready:
                 line = self.proc.stderr.readline()
                 if match := STARTUP_RE.search(line):
@@ -79,7 +79,7 @@ class FakeServer:
                 conn.close()
 
     def json(self, method: str, path: str, body=None, headers=None, conn=None):
-        status, _, data = self.request(method, path, body, headers, conn)
+        status, _headers, data = self.request(method, path, body, headers, conn)
         return status, json.loads(data)
 
     def chat(self, model: str, text: str = "hello", headers=None, **extra):
@@ -130,9 +130,9 @@ def test_chat_completion_shape(server):
 
 def test_content_is_deterministic_and_ids_unique(server):
     long_text = "x" * 30 + "y" * 30
-    _, first = server.chat("gpt-4o", long_text)
-    _, second = server.chat("gpt-4o", long_text)
-    _, other = server.chat("gpt-4o", "something else")
+    _status, first = server.chat("gpt-4o", long_text)
+    _status, second = server.chat("gpt-4o", long_text)
+    _status, other = server.chat("gpt-4o", "something else")
     assert first["choices"][0]["message"]["content"] == "fake response to: " + long_text[:40]
     assert second["choices"][0]["message"]["content"] == first["choices"][0]["message"]["content"]
     assert other["choices"][0]["message"]["content"] == "fake response to: something else"
@@ -168,7 +168,7 @@ def test_streaming_sse(server):
 
 def test_streaming_without_usage_ends_with_stop(server):
     body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-    _, _, data = server.request("POST", "/v1/chat/completions", body)
+    _status, _headers, data = server.request("POST", "/v1/chat/completions", body)
     events = [block for block in data.decode().split("\n\n") if block]
     assert events[-1] == "data: [DONE]"
     assert json.loads(events[-2][len("data: "):])["choices"][0]["finish_reason"] == "stop"
@@ -187,8 +187,8 @@ def test_embeddings_list_input(server):
 
 
 def test_embeddings_string_input_and_base64(server):
-    _, floats = server.json("POST", "/embeddings", {"model": "e", "input": "hello"})
-    _, encoded = server.json("POST", "/embeddings", {"model": "e", "input": "hello", "encoding_format": "base64"})
+    _status, floats = server.json("POST", "/embeddings", {"model": "e", "input": "hello"})
+    _status, encoded = server.json("POST", "/embeddings", {"model": "e", "input": "hello", "encoding_format": "base64"})
     assert len(floats["data"]) == 1
     decoded = struct.unpack("<8f", base64.b64decode(encoded["data"][0]["embedding"]))
     assert decoded == pytest.approx(floats["data"][0]["embedding"], abs=1e-6)
@@ -228,7 +228,7 @@ def test_content_policy(server):
 
 def test_flaky_fails_then_succeeds(server):
     server.reset()
-    assert [server.chat("flaky-2")[0] for _ in range(4)] == [500, 500, 200, 200]
+    assert [server.chat("flaky-2")[0] for _attempt in range(4)] == [500, 500, 200, 200]
     assert server.chat("flaky-2-other")[0] == 500  # tagged names count separately
     assert server.stats()["by_model"]["flaky-2"] == 4
     server.reset()
@@ -236,7 +236,7 @@ def test_flaky_fails_then_succeeds(server):
 
 
 def test_header_overrides_model(server):
-    status, _ = server.chat("gpt-4o-mini", headers={"x-fake-behavior": "fail-503"})
+    status, _body = server.chat("gpt-4o-mini", headers={"x-fake-behavior": "fail-503"})
     assert status == 503
     status, body = server.chat("fail-500", headers={"x-fake-behavior": "normal"})
     assert status == 200
@@ -245,7 +245,7 @@ def test_header_overrides_model(server):
 
 def test_slow_adds_latency(server):
     started = time.monotonic()
-    status, _ = server.chat("slow-200")
+    status, _body = server.chat("slow-200")
     assert status == 200
     assert time.monotonic() - started >= 0.2
 
@@ -298,8 +298,8 @@ def test_keep_alive_reuses_connection(server):
     try:
         assert server.json("GET", "/health", conn=conn) == (200, {"status": "ok"})
         first_socket = conn.sock
-        status, headers, _ = server.request("POST", "/v1/chat/completions",
-                                            {"model": "m", "messages": [{"role": "user", "content": "hi"}]}, conn=conn)
+        request = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        status, headers, _body = server.request("POST", "/v1/chat/completions", request, conn=conn)
         assert status == 200 and headers["Connection"] == "keep-alive"
         assert conn.sock is first_socket
     finally:
@@ -346,7 +346,7 @@ def test_wrong_method_is_405(server):
 def test_bad_json_is_400(server):
     status, body = server.json("POST", "/v1/chat/completions", b"{not json")
     assert status == 400 and body["error"]["code"] == "invalid_json"
-    status, _ = server.json("POST", "/v1/chat/completions", {"messages": []})
+    status, _body = server.json("POST", "/v1/chat/completions", {"messages": []})
     assert status == 400
 
 

@@ -121,14 +121,14 @@ def test_chat_completion_with_master_key_reaches_fake_backend(host):
 
 def test_embedding_through_proxy(host):
     key = _env(host)["LITELLM_MASTER_KEY"]
-    status, _, body = _post("/v1/embeddings", {"model": "fake-embedding", "input": ["a", "b"]}, key)
+    status, _headers, body = _post("/v1/embeddings", {"model": "fake-embedding", "input": ["a", "b"]}, key)
     assert status == 200, body
     assert [d["index"] for d in body["data"]] == [0, 1]
     assert len(body["data"][0]["embedding"]) == 8
 
 
 def test_missing_key_is_rejected_with_401(host):
-    status, _, body = _post("/v1/chat/completions", {"model": "fake-chat", "messages": [{"role": "user", "content": "x"}]})
+    status, _headers, body = _post("/v1/chat/completions", {"model": "fake-chat", "messages": [{"role": "user", "content": "x"}]})
     assert status == 401, body
 
 
@@ -136,8 +136,8 @@ def test_wrong_key_is_rejected(host):
     # LiteLLM without a database cannot look a non-master key up and answers 400
     # "No connected db." (upstream behaviour, see README "Known limits"); never 200.
     wrong = "sk-" + "0" * 64
-    status, _, body = _post("/v1/chat/completions",
-                            {"model": "fake-chat", "messages": [{"role": "user", "content": "x"}]}, wrong)
+    request = {"model": "fake-chat", "messages": [{"role": "user", "content": "x"}]}
+    status, _headers, body = _post("/v1/chat/completions", request, wrong)
     assert status in (400, 401), body
     assert body["error"]["type"] in ("no_db_connection", "auth_error")
 
