@@ -10,6 +10,7 @@ import json
 import os
 import re
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -88,8 +89,15 @@ def test_secrets_are_generated_strong_and_only_in_env(host):
 
 @pytest.mark.parametrize("service", ["litellm", "redis"])
 def test_containers_are_healthy(host, service):
-    state = _container(host, service)["State"]
-    assert state["Running"] is True
+    # a container recreated by the converge stays "starting" until its first healthcheck
+    # (interval 30 s): wait for the verdict, never for more than three intervals
+    deadline = time.monotonic() + 100
+    while True:
+        state = _container(host, service)["State"]
+        assert state["Running"] is True
+        if state["Health"]["Status"] != "starting" or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     assert state["Health"]["Status"] == "healthy"
 
 

@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+# Copyright: gatewayops engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The only place the proxy stack's numbers are derived (templates only print them).
+
+litellm_sizing(host, overrides) takes the host (vCPUs, RAM, how many proxy instances share
+the database, which services are bundled on the host) and returns one coherent set of
+settings, each with the reason it has that value, plus the invariants it breaks once the
+operator's overrides are applied. roles/proxy/README.md documents every formula."""
+
+from __future__ import annotations
+
+import math
+
+from ansible.errors import AnsibleFilterError
+
+# Measured on litellm 1.108.7 (research/litellm-tuning.md): a worker settles at 335-360 MB RSS,
+# the master (gunicorn arbiter or uvicorn supervisor) at about 320 MB. The budget doubles the
+# worker figure for growth between recycles; Prisma's query engine (database mode) keeps its
+# high-water mark, so database mode gets 2 GiB per worker.
+WORKER_MEMORY_MB = 768
+WORKER_MEMORY_DB_MB = 2048
+MASTER_MEMORY_MB = 384
+WORKER_RSS_MB = 360
+MAX_WORKERS = 32              # past this, run more instances behind a load balancer
+DB_POOL_DEFAULT = 10          # LiteLLM's own default per worker process
+DB_POOL_MIN = 2
+DB_POOL_MAX = 20
+PG_SUPERUSER_RESERVED = 3     # Postgres' superuser_reserved_connections default
+PG_ADMIN_HEADROOM = 10        # migrations, psql, monitoring
+REDIS_POOL_PER_WORKER = 50    # redis-py BlockingConnectionPool default
+RECYCLE_AFTER_REQUESTS = 10000
+HEALTHCHECK_START_PERIOD = 60
+HEALTHCHECK_START_PERIOD_DB = 300   # first boot runs Prisma migrations
+STOP_GRACE_HEADROOM = 20            # gunicorn's graceful_timeout is GRACEFUL_SHUTDOWN_TIMEOUT + 10
+
+INT_KEYS = (
+    "num_workers", "litellm_mem_limit_mb", "litellm_mem_reservation_mb", "max_requests_before_restart",
+    "max_requests_before_restart_jitter", "database_connection_pool_limit", "db_max_connections",
+    "redis_max_connections", "redis_maxmemory_mb", "redis_mem_limit_mb", "redis_maxclients",
+    "postgres_shared_buffers_mb", "postgres_effective_cache_size_mb", "postgres_mem_limit_mb",
+    "graceful_shutdown_seconds", "stop_grace_period_seconds", "healthcheck_start_period_seconds",
+)
+FLOAT_KEYS = ("litellm_cpus", "redis_cpus", "postgres_cpus")
+
+
+def _clamp(value, low, high):
+    return max(low, min(high, value))
+
+
+def _host_inputs(host):
+    try:
+        vcpus = int(host["vcpus"])
+        memory_mb = int(host["memory_mb"])
+        instances = int(host.get("instances", 1))
+        request_timeout = int(host.get("request_timeout", 600))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError("litellm_sizing needs integer vcpus, memory_mb, instances, request_timeout: %s" % exc)
+    if vcpus < 1 or memory_mb < 512 or instances < 1 or request_timeout < 1:
+        raise AnsibleFilterError(
+            "litellm_sizing: vcpus >= 1, memory_mb >= 512, instances >= 1 and request_timeout >= 1 are required "
+            "(got vcpus=%d, memory_mb=%d, instances=%d, request_timeout=%d)" % (vcpus, memory_mb, instances, request_timeout))
+    return (vcpus, memory_mb, instances, request_timeout, bool(host.get("redis_bundled")),
+            bool(host.get("postgres_bundled")), bool(host.get("database")))
+
+
+def _services(vcpus, memory_mb, redis, postgres):
+    """Budgets of the bundled services and of the OS; what is left belongs to the proxy."""
+    out, why = {}, {}
+    os_reserve = int(_clamp(memory_mb * 0.10, 512, 2048))
+    why["os_reserve_mb"] = "10 % of RAM for the OS and the engine, at least 512 MB, at most 2 GiB"
+    cpu_reserve = 0.0
+    used = os_reserve
+    if redis:
+        out["redis_maxmemory_mb"] = int(_clamp(memory_mb * 0.05, 64, 4096))
+        out["redis_mem_limit_mb"] = int(out["redis_maxmemory_mb"] * 1.25 + 64)
+        out["redis_cpus"] = 0.5 if vcpus <= 4 else 1.0
+        why["redis_maxmemory_mb"] = "5 % of RAM (64 MB..4 GiB): a response cache, evicted allkeys-lru"
+        why["redis_mem_limit_mb"] = "maxmemory + 25 % for fragmentation + 64 MB for the server"
+        cpu_reserve += 0.25 if vcpus <= 4 else 0.5
+        used += out["redis_mem_limit_mb"]
+    if postgres:
+        budget = int(_clamp(memory_mb * 0.15, 256, 16384))
+        out["postgres_mem_limit_mb"] = budget
+        out["postgres_shared_buffers_mb"] = budget // 4
+        out["postgres_effective_cache_size_mb"] = budget * 3 // 4
+        out["postgres_cpus"] = 1.0 if vcpus <= 4 else float(max(2, vcpus // 8))
+        why["postgres_mem_limit_mb"] = "15 % of RAM (256 MB..16 GiB) for the bundled Postgres"
+        why["postgres_shared_buffers_mb"] = "25 % of Postgres' own budget (not of the host's RAM)"
+        why["postgres_effective_cache_size_mb"] = "75 % of Postgres' own budget"
+        cpu_reserve += 0.5 if vcpus <= 4 else max(1, vcpus // 8)
+        used += budget
+    out["os_reserve_mb"] = os_reserve
+    return out, why, cpu_reserve, memory_mb - used
+
+
+def _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb):
+    by_cpu = max(1, int(math.floor(vcpus - cpu_reserve + 0.5)))
+    by_memory = max(1, (proxy_memory_mb - MASTER_MEMORY_MB) // worker_memory_mb)
+    workers = min(by_cpu, by_memory, MAX_WORKERS)
+    limit = "cpu" if workers == by_cpu else ("memory" if workers == by_memory else "cap")
+    why = ("min(vCPUs - %.2f reserved for bundled services (rounded) = %d, (RAM left for the proxy %d MB - %d MB "
+           "master) / %d MB per worker = %d, cap %d): bound by %s"
+           % (cpu_reserve, by_cpu, proxy_memory_mb, MASTER_MEMORY_MB, worker_memory_mb, by_memory, MAX_WORKERS, limit))
+    return workers, why
+
+
+def litellm_sizing(host, overrides=None):
+    """Derive the stack's settings for one host. See the module docstring."""
+    vcpus, memory_mb, instances, request_timeout, redis, postgres, database = _host_inputs(host)
+    database = database or postgres
+    result, why, cpu_reserve, proxy_memory_mb = _services(vcpus, memory_mb, redis, postgres)
+    worker_memory_mb = WORKER_MEMORY_DB_MB if database else WORKER_MEMORY_MB
+
+    result["num_workers"], why["num_workers"] = _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb)
+    result.update(_apply(overrides, ("num_workers",)))
+    workers = result["num_workers"]
+
+    result["litellm_cpus"] = round(max(1.0, vcpus - cpu_reserve), 2)
+    why["litellm_cpus"] = "all vCPUs but the share reserved for bundled services"
+    steady_mb = MASTER_MEMORY_MB + workers * WORKER_RSS_MB
+    result["litellm_mem_limit_mb"] = min(MASTER_MEMORY_MB + workers * worker_memory_mb, max(proxy_memory_mb, steady_mb))
+    why["litellm_mem_limit_mb"] = "%d MB master + %d MB per worker%s, at most the RAM left for the proxy (%d MB)" % (
+        MASTER_MEMORY_MB, worker_memory_mb, " (database mode: Prisma engine)" if database else "", proxy_memory_mb)
+    result["litellm_mem_reservation_mb"] = steady_mb
+    why["litellm_mem_reservation_mb"] = "measured steady RSS: %d MB master + %d MB per worker" % (MASTER_MEMORY_MB, WORKER_RSS_MB)
+
+    if workers >= 2:
+        result["server"] = "gunicorn"
+        result["max_requests_before_restart"] = RECYCLE_AFTER_REQUESTS
+        result["max_requests_before_restart_jitter"] = RECYCLE_AFTER_REQUESTS // 2
+        why["max_requests_before_restart"] = (
+            "recycle workers to bound slow leaks; gunicorn's arbiter forks a replacement from the preloaded "
+            "master in about 2 s (uvicorn re-imports LiteLLM for about 15 s)")
+        why["max_requests_before_restart_jitter"] = "50 %: evenly loaded workers draw limits far enough apart not to recycle together"
+    else:
+        result["server"] = "uvicorn"
+        result["max_requests_before_restart"] = 0
+        result["max_requests_before_restart_jitter"] = 0
+        why["max_requests_before_restart"] = "off: with one worker LiteLLM stops serving when the limit is hit"
+
+    _database(result, why, database, postgres, instances, workers)
+    if redis:
+        result["redis_max_connections"] = REDIS_POOL_PER_WORKER
+        result["redis_maxclients"] = max(1000, 2 * instances * workers * REDIS_POOL_PER_WORKER + 32)
+        why["redis_max_connections"] = "per worker process (REDIS_MAX_CONNECTIONS), redis-py's pool default"
+        why["redis_maxclients"] = "2 x instances x workers x pool (+32): LiteLLM briefly holds two pools when it rotates one"
+
+    result["graceful_shutdown_seconds"] = request_timeout
+    result["stop_grace_period_seconds"] = request_timeout + STOP_GRACE_HEADROOM
+    result["healthcheck_start_period_seconds"] = HEALTHCHECK_START_PERIOD_DB if database else HEALTHCHECK_START_PERIOD
+    why["graceful_shutdown_seconds"] = "= request_timeout: a stop lets the longest allowed request finish"
+    why["stop_grace_period_seconds"] = "graceful shutdown + %d s before SIGKILL" % STOP_GRACE_HEADROOM
+
+    result.update(_apply(overrides, tuple(k for k in INT_KEYS + FLOAT_KEYS + ("server",) if k != "num_workers")))
+    result.update(vcpus=vcpus, memory_mb=memory_mb, instances=instances, request_timeout=request_timeout,
+                  worker_memory_mb=worker_memory_mb, database=database, redis_bundled=redis, postgres_bundled=postgres)
+    result["why"] = why
+    result["problems"] = sizing_problems(result)
+    return result
+
+
+def _database(result, why, database, postgres, instances, workers):
+    if not database:
+        return
+    clients = instances * workers
+    reserve = PG_SUPERUSER_RESERVED + PG_ADMIN_HEADROOM
+    if postgres:
+        result["db_max_connections"] = max(100, clients * DB_POOL_DEFAULT + reserve)
+        why["db_max_connections"] = "bundled Postgres: instances x workers x %d + %d reserved, at least 100" % (DB_POOL_DEFAULT, reserve)
+    else:
+        result["db_max_connections"] = 100
+        why["db_max_connections"] = "external Postgres: its default; set litellm_postgres_max_connections to yours"
+    result["database_connection_pool_limit"] = int(_clamp((result["db_max_connections"] - reserve) // clients, DB_POOL_MIN, DB_POOL_MAX))
+    why["database_connection_pool_limit"] = "(max_connections - %d reserved) / (instances x workers), %d..%d" % (
+        reserve, DB_POOL_MIN, DB_POOL_MAX)
+
+
+def _apply(overrides, keys):
+    """Operator values that replace derived ones ('auto', '' and None mean: derive)."""
+    out = {}
+    for key in keys:
+        value = (overrides or {}).get(key)
+        if value in (None, "", "auto"):
+            continue
+        try:
+            out[key] = int(value) if key in INT_KEYS else (float(value) if key in FLOAT_KEYS else value)
+        except (TypeError, ValueError):
+            raise AnsibleFilterError("litellm_sizing: %s must be a number or 'auto', got %r" % (key, value))
+    return out
+
+
+def sizing_problems(s):
+    """Invariants, each broken one stated with its arithmetic."""
+    problems = []
+    workers = s["num_workers"]
+    if workers < 1:
+        problems.append("num_workers must be at least 1 (got %d)" % workers)
+    if s.get("max_requests_before_restart") and workers < 2:
+        problems.append("worker recycling (max_requests_before_restart=%d) needs at least 2 workers: with %d worker "
+                        "LiteLLM stops serving when the limit is hit" % (s["max_requests_before_restart"], workers))
+    if s.get("server") not in ("uvicorn", "gunicorn"):
+        problems.append("server must be uvicorn or gunicorn (got %r)" % s.get("server"))
+    if s["litellm_mem_reservation_mb"] > s["litellm_mem_limit_mb"]:
+        problems.append("litellm mem_reservation %d MB exceeds mem_limit %d MB" % (s["litellm_mem_reservation_mb"], s["litellm_mem_limit_mb"]))
+    floor = MASTER_MEMORY_MB + workers * WORKER_RSS_MB
+    if s["litellm_mem_limit_mb"] < floor:
+        problems.append("litellm mem_limit %d MB is below what %d workers use: %d + %d x %d = %d MB"
+                        % (s["litellm_mem_limit_mb"], workers, MASTER_MEMORY_MB, workers, WORKER_RSS_MB, floor))
+    if s.get("database"):
+        used = s["instances"] * workers * s["database_connection_pool_limit"] + PG_SUPERUSER_RESERVED
+        if used > s["db_max_connections"]:
+            problems.append(
+                "database connections: %d instances x %d workers x pool %d + %d reserved = %d > max_connections %d"
+                % (s["instances"], workers, s["database_connection_pool_limit"], PG_SUPERUSER_RESERVED, used, s["db_max_connections"]))
+    if s.get("redis_bundled"):
+        redis_clients = 2 * s["instances"] * workers * s["redis_max_connections"]
+        if redis_clients > s["redis_maxclients"]:
+            problems.append("redis clients: 2 x %d instances x %d workers x pool %d = %d > maxclients %d"
+                            % (s["instances"], workers, s["redis_max_connections"], redis_clients, s["redis_maxclients"]))
+    if s["graceful_shutdown_seconds"] < s["request_timeout"]:
+        problems.append("graceful shutdown %d s is shorter than request_timeout %d s: a stop would cut allowed requests"
+                        % (s["graceful_shutdown_seconds"], s["request_timeout"]))
+    if s["stop_grace_period_seconds"] <= s["graceful_shutdown_seconds"] + 10:
+        problems.append("stop_grace_period %d s must exceed graceful shutdown %d s + 10 s (gunicorn's own headroom)"
+                        % (s["stop_grace_period_seconds"], s["graceful_shutdown_seconds"]))
+    return problems
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"litellm_sizing": litellm_sizing}

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+"""Table-driven tests of the sizing model (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.gatewayops.litellm.plugins.filter.sizing import litellm_sizing, sizing_problems
+
+
+def size(vcpus, memory_mb, instances=1, redis=True, postgres=False, database=None, overrides=None, request_timeout=600):
+    host = {"vcpus": vcpus, "memory_mb": memory_mb, "instances": instances, "redis_bundled": redis,
+            "postgres_bundled": postgres, "database": postgres if database is None else database,
+            "request_timeout": request_timeout}
+    return litellm_sizing(host, overrides)
+
+
+# machine class -> expected key figures (bundled Redis and Postgres on one host)
+TABLE = [
+    # vcpus, MB, workers, server, mem_limit, pool, max_conn
+    (1, 2048, 1, "uvicorn", 1038, 20, 100),
+    (2, 4096, 1, "uvicorn", 2432, 20, 100),
+    (4, 8192, 2, "gunicorn", 4480, 20, 100),
+    (8, 16384, 5, "gunicorn", 10624, 17, 100),
+    (16, 65536, 14, "gunicorn", 29056, 10, 153),
+    (64, 262144, 32, "gunicorn", 65920, 10, 333),
+]
+
+
+@pytest.mark.parametrize("vcpus, memory_mb, workers, server, mem_limit, pool, max_conn", TABLE)
+def test_machine_classes_with_bundled_postgres(vcpus, memory_mb, workers, server, mem_limit, pool, max_conn):
+    s = size(vcpus, memory_mb, postgres=True)
+    assert s["problems"] == []
+    assert s["num_workers"] == workers
+    assert s["server"] == server
+    assert s["litellm_mem_limit_mb"] == mem_limit
+    assert s["database_connection_pool_limit"] == pool
+    assert s["db_max_connections"] == max_conn
+    # the invariants the model promises, checked independently of its own checker
+    assert s["instances"] * workers * pool + 3 <= max_conn
+    assert s["litellm_mem_limit_mb"] + s["redis_mem_limit_mb"] + s["postgres_mem_limit_mb"] + s["os_reserve_mb"] <= memory_mb
+    assert s["postgres_shared_buffers_mb"] == s["postgres_mem_limit_mb"] // 4
+    assert 0 < s["litellm_cpus"] <= vcpus
+
+
+@pytest.mark.parametrize("vcpus, memory_mb, workers", [(1, 2048, 1), (2, 4096, 2), (4, 8192, 4), (8, 16384, 8), (16, 65536, 16),
+                                                       (64, 262144, 32)])
+def test_machine_classes_without_database(vcpus, memory_mb, workers):
+    s = size(vcpus, memory_mb)
+    assert s["num_workers"] == workers
+    assert "database_connection_pool_limit" not in s
+    assert s["healthcheck_start_period_seconds"] == 60
+
+
+def test_four_instances_share_one_external_database():
+    s = size(8, 16384, instances=4, database=True)
+    assert s["num_workers"] == 6
+    assert s["database_connection_pool_limit"] == 3          # (100 - 13) // (4 * 6)
+    assert 4 * 6 * 3 + 3 <= s["db_max_connections"] == 100
+    assert s["redis_maxclients"] >= 2 * 4 * 6 * s["redis_max_connections"]
+    assert s["problems"] == []
+
+
+def test_recycling_only_with_two_or_more_workers():
+    one = size(1, 2048)
+    assert one["num_workers"] == 1 and one["max_requests_before_restart"] == 0
+    two = size(2, 4096)
+    assert two["max_requests_before_restart"] == 10000
+    assert two["max_requests_before_restart_jitter"] == 5000
+
+
+def test_workers_are_bound_by_memory_on_a_small_box():
+    s = size(16, 4096, postgres=True)
+    assert s["num_workers"] == 1
+    assert "bound by memory" in s["why"]["num_workers"]
+
+
+def test_shutdown_covers_the_request_timeout():
+    s = size(2, 4096, request_timeout=300)
+    assert s["graceful_shutdown_seconds"] == 300
+    assert s["stop_grace_period_seconds"] == 320
+
+
+def test_every_number_is_explained():
+    s = size(4, 8192, postgres=True)
+    for key in ("num_workers", "litellm_mem_limit_mb", "database_connection_pool_limit", "db_max_connections",
+                "redis_maxmemory_mb", "postgres_shared_buffers_mb", "graceful_shutdown_seconds"):
+        assert s["why"][key], key
+
+
+def test_override_that_breaks_the_connection_budget_is_reported_with_arithmetic():
+    s = size(8, 16384, postgres=True, overrides={"database_connection_pool_limit": 50})
+    assert s["database_connection_pool_limit"] == 50
+    assert s["problems"] == ["database connections: 1 instances x 5 workers x pool 50 + 3 reserved = 253 > max_connections 100"]
+
+
+def test_recycling_forced_on_one_worker_is_refused():
+    s = size(2, 4096, overrides={"num_workers": 1, "max_requests_before_restart": 500})
+    assert any("needs at least 2 workers" in p for p in s["problems"])
+
+
+def test_workers_override_drives_dependent_numbers():
+    s = size(2, 4096, overrides={"num_workers": "3"})
+    assert s["num_workers"] == 3
+    assert s["litellm_mem_limit_mb"] == 384 + 3 * 768
+    assert s["server"] == "gunicorn"
+
+
+def test_auto_and_empty_overrides_mean_derive():
+    assert size(2, 4096, overrides={"num_workers": "auto", "litellm_cpus": ""})["num_workers"] == 2
+
+
+def test_short_graceful_shutdown_is_a_problem():
+    s = size(2, 4096, overrides={"graceful_shutdown_seconds": 30})
+    assert any("shorter than request_timeout" in p for p in s["problems"])
+
+
+def test_bad_inputs_fail_clearly():
+    with pytest.raises(AnsibleFilterError, match="vcpus >= 1"):
+        size(0, 4096)
+    with pytest.raises(AnsibleFilterError, match="must be a number or 'auto'"):
+        size(2, 4096, overrides={"num_workers": "many"})
+
+
+def test_problems_checker_flags_a_too_small_memory_limit():
+    s = size(2, 4096, overrides={"litellm_mem_limit_mb": 512, "litellm_mem_reservation_mb": 256})
+    assert sizing_problems(s) == ["litellm mem_limit 512 MB is below what 2 workers use: 384 + 2 x 360 = 1104 MB"]
