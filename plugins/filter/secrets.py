@@ -61,6 +61,16 @@ def dotenv_quote(value):
     return "'%s'" % value
 
 
+def dotenv_render(values, header="# Managed by gatewayops.litellm.proxy. Mode 0600: the only file that holds secrets."):
+    """Render a mapping as .env text (sorted, single-quoted values), the inverse of dotenv_parse."""
+    lines = [header] if header else []
+    for name in sorted(values or {}):
+        if not _ENV_NAME.match(name):
+            raise AnsibleFilterError("%r is not a valid environment variable name" % name)
+        lines.append("%s=%s" % (name, dotenv_quote(values[name])))
+    return "\n".join(lines) + "\n"
+
+
 def master_key_problems(key):
     """List what is wrong with a master key (empty list: acceptable). Never echoes the key."""
     key = "" if key is None else str(key)
@@ -124,6 +134,7 @@ class FilterModule(object):
         return {
             "dotenv_parse": dotenv_parse,
             "dotenv_quote": dotenv_quote,
+            "dotenv_render": dotenv_render,
             "master_key_problems": master_key_problems,
             "resolve_secrets": resolve_secrets,
         }

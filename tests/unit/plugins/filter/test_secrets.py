@@ -37,6 +37,16 @@ class TestDotenv:
         value = "p@ss w0rd $HOME #x"
         assert f.dotenv_parse("K=%s" % f.dotenv_quote(value)) == {"K": value}
 
+    def test_render_is_the_inverse_of_parse(self):
+        values = {"B": "two words", "A": "sk-1", "C": "$literal"}
+        text = f.dotenv_render(values)
+        assert text.splitlines()[1:] == ["A='sk-1'", "B='two words'", "C='$literal'"]
+        assert f.dotenv_parse(text) == values
+
+    def test_render_refuses_a_bad_name(self):
+        with pytest.raises(AnsibleFilterError, match="not a valid environment variable name"):
+            f.dotenv_render({"1BAD": "x"})
+
     @pytest.mark.parametrize("bad", ["it's", "a\nb"])
     def test_quote_refuses_what_env_cannot_hold_without_echoing_it(self, bad):
         with pytest.raises(AnsibleFilterError) as err:

@@ -1,0 +1,126 @@
+"""After two rejected changes and three injected failures: the previous files and image are
+back, the keys never changed, the rejected files are kept, and the proxy answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+
+import testinfra.utils.ansible_runner
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
+    os.environ["MOLECULE_INVENTORY_FILE"]
+).get_hosts("all")
+
+ROOT = "/var/tmp/gatewayops-molecule/rollback"
+PROJECT_DIR = f"{ROOT}/litellm"
+RESULTS = f"{ROOT}/results"
+PORT = 4110
+
+
+def _json(host, path):
+    return json.loads(host.file(path).content_string)
+
+
+def _env(host, path):
+    values = {}
+    for line in host.file(path).content_string.splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            values[name] = value.strip("'")
+    return values
+
+
+def _sets(host, kind):
+    out = host.check_output("ls -1 %s/%s", PROJECT_DIR, kind)
+    return sorted(out.split())
+
+
+def test_both_bad_changes_were_refused_and_rolled_back(host):
+    results = _json(host, f"{RESULTS}/bad-changes.json")
+    broken = results["broken_model"]["msg"]
+    assert "Probe the required models" in broken and "fake-new-broken" in broken
+    assert "Rolled back: restored backup set" in broken
+    crash = results["exits_on_start"]["msg"]
+    assert "Wait for /health/readiness" in crash
+    assert "Rolled back: restored backup set" in crash and "rejected files are kept in" in crash
+
+
+def test_the_good_files_are_back(host):
+    config = host.file(f"{PROJECT_DIR}/config.yaml").content_string
+    assert "fake-new-broken" not in config
+    assert "database_connection_pool_limit" not in config
+    assert "DATABASE_URL" not in _env(host, f"{PROJECT_DIR}/.env")
+    assert host.file(f"{PROJECT_DIR}/.env").mode == 0o600
+    assert host.file(f"{PROJECT_DIR}/config.yaml").gid == 65532
+
+
+def test_rejected_files_are_kept_for_inspection(host):
+    rejected = _sets(host, "rejected")
+    assert len(rejected) == 2
+    first, second = (f"{PROJECT_DIR}/rejected/{name}" for name in rejected)
+    assert "fake-new-broken" in host.file(f"{first}/config.yaml").content_string
+    assert "DATABASE_URL" in _env(host, f"{second}/.env")
+    assert host.file(f"{second}/.env").mode == 0o600
+
+
+def test_backup_sets_hold_the_files_and_the_image(host):
+    sets = _sets(host, "backups")
+    assert len(sets) >= 2
+    for name in sets:
+        image = _json(host, f"{PROJECT_DIR}/backups/{name}/image.json")
+        assert image["id"].startswith("sha256:") and image["repository"] and image["tag"]
+        assert host.file(f"{PROJECT_DIR}/backups/{name}/.env").mode == 0o600
+
+
+def test_the_keys_never_changed(host):
+    now = _env(host, f"{PROJECT_DIR}/.env")
+    for name in _sets(host, "backups"):
+        before = _env(host, f"{PROJECT_DIR}/backups/{name}/.env")
+        assert before["LITELLM_MASTER_KEY"] == now["LITELLM_MASTER_KEY"]
+        assert before["LITELLM_SALT_KEY"] == now["LITELLM_SALT_KEY"]
+
+
+def test_the_proxy_runs_the_backed_up_image_and_answers(host):
+    newest = _sets(host, "backups")[-1]
+    image = _json(host, f"{PROJECT_DIR}/backups/{newest}/image.json")
+    running = host.check_output(
+        "docker inspect --format '{{.Image}}' $(docker compose -p litellm-molecule-rollback ps -q litellm)")
+    assert running == image["id"]
+    key = _env(host, f"{PROJECT_DIR}/.env")["LITELLM_MASTER_KEY"]
+    body = json.dumps({"model": "fake-chat", "messages": [{"role": "user", "content": "after rollback"}]}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{PORT}/v1/chat/completions", data=body, method="POST",
+                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        assert resp.status == 200
+        assert json.loads(resp.read())["choices"][0]["message"]["content"] == "fake response to: after rollback"
+
+
+def test_outage_of_the_bad_changes_was_measured_and_bounded(host):
+    downtime = _json(host, f"{RESULTS}/downtime-bad-changes.json")
+    assert downtime["probes"] > 100
+    # two recreations of the proxy and two restores: each costs a LiteLLM boot (10-30 s)
+    assert 0 < downtime["seconds_without_answer"] < 240, downtime
+
+
+def test_a_killed_proxy_comes_back_by_itself(host):
+    killed = _json(host, f"{RESULTS}/failures.json")["container_killed"]
+    assert killed["recovered"] is True
+    assert killed["state"] == "ready"
+
+
+def test_the_proxy_serves_without_redis(host):
+    redis = _json(host, f"{RESULTS}/failures.json")["redis_stopped"]
+    assert redis["chat_status"] == 200, redis
+    assert redis["chat_content"] == "fake response to: redis is down"
+    assert redis["ready"] is True
+
+
+def test_engine_restart_keeps_the_proxy_serving_or_says_why_not(host):
+    engine = _json(host, f"{RESULTS}/downtime-engine-restart.json")
+    if engine.get("skipped"):
+        assert "live-restore" in engine["reason"]
+        return
+    assert engine["probes"] > 20
+    assert engine["seconds_without_answer"] <= 2.0, engine
