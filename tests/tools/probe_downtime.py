@@ -57,10 +57,10 @@ def main() -> int:
     summary = {
         "url": args.url,
         "probes": len(samples),
-        "failures": sum(1 for _, ok in samples if not ok),
+        "failures": sum(1 for _at, ok in samples if not ok),
         "seconds_observed": round(time.monotonic() - began, 2),
-        "seconds_without_answer": round(sum(d for _, d in runs), 2),
-        "longest_outage_seconds": round(max((d for _, d in runs), default=0.0), 2),
+        "seconds_without_answer": round(sum(seconds for _start, seconds in runs), 2),
+        "longest_outage_seconds": round(max((seconds for _start, seconds in runs), default=0.0), 2),
         "outages": [{"start": round(s, 2), "seconds": round(d, 2)} for s, d in runs],
     }
     with open(args.out, "w", encoding="utf-8") as handle:

@@ -38,8 +38,8 @@ def test_misspelt_retry_policy_key_is_named():
 
 
 def test_negative_or_non_integer_counts_are_refused():
-    problems = litellm_config_problems(changed(router_settings={"allowed_fails_policy": {"TimeoutErrorAllowedFails": -1,
-                                                                                        "RateLimitErrorAllowedFails": "x"}}))
+    policy = {"TimeoutErrorAllowedFails": -1, "RateLimitErrorAllowedFails": "x"}
+    problems = litellm_config_problems(changed(router_settings={"allowed_fails_policy": policy}))
     assert problems == [
         "router_settings.allowed_fails_policy.RateLimitErrorAllowedFails must be a whole number >= 0",
         "router_settings.allowed_fails_policy.TimeoutErrorAllowedFails must be a whole number >= 0",
