@@ -2,14 +2,18 @@
 
 Bounded: stops when --stop-file appears or after --max-seconds. Writes a JSON summary:
 probes, failures, total seconds without an answer, the longest outage and the outages
-themselves (start offsets and durations). Stdlib only; loopback targets only."""
+themselves (start offsets and durations). Stdlib only. Targets: loopback, or with
+--container-target an address on one of this host's own Docker bridges (checked with
+`ip route get`: directly connected through docker0 or br-*, never through a gateway)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 import time
+import urllib.parse
 import urllib.error
 import urllib.request
 
@@ -36,6 +40,14 @@ def outages(samples: list[tuple[float, bool]]) -> list[tuple[float, float]]:
     return runs
 
 
+def on_local_bridge(host: str) -> bool:
+    """True when `host` is reached directly through one of this host's Docker bridges."""
+    route = subprocess.run(["ip", "-o", "route", "get", host], capture_output=True, text=True, check=False).stdout
+    words = route.split()
+    device = words[words.index("dev") + 1] if "dev" in words else ""
+    return "via" not in words and (device == "docker0" or device.startswith("br-"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
@@ -44,9 +56,13 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.25)
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--max-seconds", type=float, default=900)
+    parser.add_argument("--container-target", action="store_true",
+                        help="the URL's host is a container of ours on a local Docker bridge")
     args = parser.parse_args()
-    if not args.url.startswith(("http://127.", "http://localhost")):
-        parser.error("only loopback targets are probed")
+    host = urllib.parse.urlsplit(args.url).hostname or ""
+    loopback = host == "localhost" or host.startswith("127.")
+    if not (loopback or (args.container_target and on_local_bridge(host))):
+        parser.error("only loopback targets, or (--container-target) containers on a local Docker bridge, are probed")
     began = time.monotonic()
     samples = []
     while not os.path.exists(args.stop_file) and time.monotonic() - began < args.max_seconds:

@@ -122,5 +122,11 @@ def test_engine_restart_keeps_the_proxy_serving_or_says_why_not(host):
     if engine.get("skipped"):
         assert "live-restore" in engine["reason"]
         return
-    assert engine["probes"] > 20
-    assert engine["seconds_without_answer"] <= 2.0, engine
+    # live-restore: the same container process kept running through the restart...
+    assert engine["container_started_at"]["before"] == engine["container_started_at"]["after"]
+    assert engine["container_restart_count"]["before"] == engine["container_restart_count"]["after"]
+    # ...and kept answering on its own address; the loopback port is forwarded by the engine's
+    # userland proxy, which is down while the engine is, so that outage is measured, not hidden
+    assert engine["container"]["probes"] > 20
+    assert engine["container"]["seconds_without_answer"] <= 1.0, engine["container"]
+    assert engine["published_port"]["seconds_without_answer"] < 60, engine["published_port"]
