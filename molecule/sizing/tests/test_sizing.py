@@ -4,6 +4,7 @@ accepts every rendered config (its --validate_config in the target image, offlin
 from __future__ import annotations
 
 import os
+import shlex
 
 import pytest
 import testinfra.utils.ansible_runner
@@ -85,12 +86,13 @@ def test_fleet_of_four_shares_one_database_within_its_budget(host):
 def test_litellm_accepts_every_rendered_config(host, name):
     proxy = _load(host, name, "compose.yaml")["services"]["litellm"]
     models = len(_load(host, name, "config.yaml")["model_list"])
-    env = " ".join(f"--env {k}={v}" for k, v in sorted(proxy["environment"].items()))
-    result = host.run(
-        "docker run --rm --network none --read-only --tmpfs /tmp --cap-drop ALL --user 0:0 "
-        "--env-file %s/%s/.env %s -v %s/%s/config.yaml:/etc/litellm/config.yaml:ro %s "
-        "--config /etc/litellm/config.yaml --validate_config",
-        ROOT, name, env, ROOT, name, proxy["image"])
+    argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+            "--user", "0:0", "--env-file", f"{ROOT}/{name}/.env"]
+    for key, value in sorted(proxy["environment"].items()):
+        argv += ["--env", f"{key}={value}"]
+    argv += ["-v", f"{ROOT}/{name}/config.yaml:/etc/litellm/config.yaml:ro", proxy["image"],
+             "--config", "/etc/litellm/config.yaml", "--validate_config"]
+    result = host.run(" ".join(shlex.quote(part) for part in argv))
     assert result.rc == 0, result.stderr[-2000:]
     assert f"config OK ({models} models)" in result.stdout + result.stderr
 

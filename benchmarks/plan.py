@@ -1,0 +1,220 @@
+# -*- coding: utf-8 -*-
+# Copyright: gatewayops engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Everything a benchmark run does, in one place: the variants (role variables), the loads,
+the soaks and the recycling experiments, for the full run and for --quick.
+
+benchmarks/README.md explains why each variant has the values it has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ---------------------------------------------------------------- what the harness owns
+PORT = 4500                                  # the proxy under test (one variant at a time)
+BACKEND_PORT = 4590                          # the fake backend, published for the ceiling run
+BACKEND_CONTAINER = "gatewayops-bench-fake-openai"
+BACKEND_ALIAS = "bench-fake-openai"
+NETWORK = "gatewayops-bench"
+OWNER_LABEL = "org.gatewayops.benchmark=litellm"
+PROJECT_PREFIX = "litellm-bench-"            # compose project litellm-bench-<variant>
+PROJECT_ROOT = "/opt/litellm-bench"          # project dir /opt/litellm-bench/<variant>
+IMAGE_PREFIX = "gatewayops-test"
+LITELLM_IMAGE = IMAGE_PREFIX + "/litellm:1.108.7"
+REDIS_IMAGE = IMAGE_PREFIX + "/redis:7"
+BACKEND_IMAGE = IMAGE_PREFIX + "/fake-openai:latest"
+BACKEND_DELAY_S = "0.1"
+MODEL = "bench-chat"
+
+# Role variables every variant shares: the local images, the fake backend, our port and names.
+COMMON_VARS = {
+    "litellm_port": PORT,
+    "litellm_base_image": LITELLM_IMAGE,
+    "litellm_redis_image": REDIS_IMAGE,
+    "litellm_extra_networks": [NETWORK],
+    "litellm_readiness_timeout": 300,
+    "litellm_model_list": [{
+        "model_name": MODEL,
+        "litellm_params": {"model": "openai/fake-chat", "api_base": "http://%s:8080/v1" % BACKEND_ALIAS,
+                           "api_key": "fake-key-not-secret"},
+    }],
+}
+
+# LiteLLM's own runtime defaults where they matter for speed (what `litellm --config` does
+# without flags): one uvicorn worker, INFO logs with uvicorn's access log, text logs, the
+# interpreter's GC thresholds, no callbacks, no cache, message logging on.
+LITELLM_DEFAULTS = {
+    "litellm_log_level": "INFO",
+    "litellm_json_logs": False,
+    "litellm_python_gc_threshold": "",
+    "litellm_prometheus_enabled": False,
+    "litellm_redis_enabled": False,
+    "litellm_litellm_settings": {"turn_off_message_logging": False, "redact_user_api_key_info": False},
+}
+ONE_UVICORN_WORKER = {"num_workers": 1, "server": "uvicorn", "max_requests_before_restart": 0,
+                      "max_requests_before_restart_jitter": 0}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str            # short id: compose project litellm-bench-<name>
+    label: str           # in tables and plots
+    group: str           # shipped / seed / sized / sweep
+    vars: dict = field(default_factory=dict)
+    note: str = ""
+
+
+def _sweep(server, workers):
+    overrides = {"num_workers": workers, "server": server}
+    if workers == 1:   # the role refuses recycling with one worker (LiteLLM would stop serving)
+        overrides.update(max_requests_before_restart=0, max_requests_before_restart_jitter=0)
+    return Variant("%s-%dw" % (server[:2], workers), "%s %d worker%s" % (server, workers, "s" if workers > 1 else ""), "sweep",
+                   {"litellm_sizing_overrides": overrides},
+                   "the sized configuration (c) with %s and %d worker(s)" % (server, workers))
+
+
+VARIANTS = {v.name: v for v in [
+    Variant("shipped", "(a) LiteLLM as shipped", "shipped",
+            dict(LITELLM_DEFAULTS, litellm_sizing_overrides=dict(ONE_UVICORN_WORKER)),
+            "1 uvicorn worker, INFO + access log, text logs, default GC, no Prometheus, no cache"),
+    Variant("seed", "(b) seed plan, literally", "seed",
+            {"litellm_log_level": "ERROR", "litellm_json_logs": False, "litellm_python_gc_threshold": "",
+             "litellm_prometheus_enabled": True, "litellm_redis_enabled": True,
+             "litellm_litellm_settings": {"turn_off_message_logging": False, "redact_user_api_key_info": False},
+             "litellm_general_settings": {"database_connection_pool_limit": 50},
+             "litellm_sizing_overrides": dict(ONE_UVICORN_WORKER, graceful_shutdown_seconds=3600,
+                                              stop_grace_period_seconds=3620),
+             # the role refuses recycling with one worker; the seed sets it on the CLI, so does this
+             "litellm_environment": {"MAX_REQUESTS_BEFORE_RESTART": "10000", "REDIS_MAX_CONNECTIONS": "50",
+                                     "SEPARATE_HEALTH_APP": "1", "SEPARATE_HEALTH_PORT": "4001"}},
+            "1 uvicorn worker, ERROR logs, recycling 10000 (no jitter), pools 50, graceful 1 h, "
+            "separate health app, Prometheus, Redis cache"),
+    Variant("sized", "(c) collection, sized", "sized", {},
+            "role defaults on this host: 2 gunicorn workers, recycling 10000 + jitter 5000, ERROR + JSON logs, "
+            "GC 10000,50,100, Prometheus, Redis cache, cpus 1.75"),
+] + [_sweep(server, workers) for server in ("uvicorn", "gunicorn") for workers in (1, 2, 3, 4)
+     if (server, workers) != ("gunicorn", 2)]}   # gunicorn with 2 workers is (c) itself
+
+# ---------------------------------------------------------------- soaks and recycling
+
+
+@dataclass(frozen=True)
+class Soak:
+    name: str
+    base: str                 # variant whose vars it starts from
+    vars: dict
+    label: str
+    requests: int
+    concurrency: int
+    max_seconds: float
+    keepalive: bool = True
+    sample_every: float = 2.0
+
+
+def _recycle(name, label, server, overrides=None, extra=None, keepalive=True, requests=4000, concurrency=50,
+             max_seconds=150.0, limit=200, jitter=100):
+    sizing = {"num_workers": 2, "server": server, "max_requests_before_restart": limit,
+              "max_requests_before_restart_jitter": jitter}
+    sizing.update(overrides or {})
+    role_vars = {"litellm_sizing_overrides": sizing}
+    role_vars.update(extra or {})
+    return Soak(name, "sized", role_vars, label, requests, concurrency, max_seconds, keepalive, sample_every=0.5)
+
+
+NO_RECYCLING = {"litellm_sizing_overrides": {"max_requests_before_restart": 0, "max_requests_before_restart_jitter": 0}}
+
+SOAKS = [
+    Soak("soak-sized-norecycle", "sized", NO_RECYCLING, "(c) without recycling", 32000, 50, 900.0),
+    # 32000 requests over 2 workers: each serves about 16000, past its 10000..15000 limit
+    Soak("soak-sized-recycle", "sized", {}, "(c) as shipped, recycling 10000 + jitter 5000", 32000, 50, 900.0),
+    # the seed's 1 worker with recycling at 10000: what happens at the limit
+    Soak("soak-seed", "seed", {}, "(b) seed: 1 uvicorn worker, recycling 10000", 12000, 50, 600.0),
+]
+
+# Low recycle limit (200 + jitter 100) to count failed requests per recycle.
+RECYCLES = [
+    _recycle("rc-gu-control", "gunicorn 2w, no recycling (control)", "gunicorn",
+             {"max_requests_before_restart": 0, "max_requests_before_restart_jitter": 0}),
+    _recycle("rc-uv", "uvicorn 2w, 200+100", "uvicorn"),
+    _recycle("rc-uv-ka1", "uvicorn 2w, 200+100, KEEPALIVE_TIMEOUT=1", "uvicorn",
+             extra={"litellm_environment": {"KEEPALIVE_TIMEOUT": "1"}}),
+    _recycle("rc-uv-ka75", "uvicorn 2w, 200+100, KEEPALIVE_TIMEOUT=75", "uvicorn",
+             extra={"litellm_environment": {"KEEPALIVE_TIMEOUT": "75"}}),
+    _recycle("rc-gu", "gunicorn 2w, 200+100 (graceful 600 s)", "gunicorn"),
+    _recycle("rc-gu-grace30", "gunicorn 2w, 200+100, graceful 30 s (LiteLLM default)", "gunicorn",
+             {"graceful_shutdown_seconds": 30, "stop_grace_period_seconds": 50}, {"litellm_request_timeout": 20}),
+    _recycle("rc-gu-grace3600", "gunicorn 2w, 200+100, graceful 3600 s", "gunicorn",
+             {"graceful_shutdown_seconds": 3600, "stop_grace_period_seconds": 3620}),
+    _recycle("rc-gu-ka75", "gunicorn 2w, 200+100, KEEPALIVE_TIMEOUT=75 (gunicorn ignores it)", "gunicorn",
+             extra={"litellm_environment": {"KEEPALIVE_TIMEOUT": "75"}}),
+    _recycle("rc-gu-noka-control", "gunicorn 2w, no recycling, client without keep-alive (control)", "gunicorn",
+             {"max_requests_before_restart": 0, "max_requests_before_restart_jitter": 0}, keepalive=False),
+    _recycle("rc-gu-noka", "gunicorn 2w, 200+100, client without keep-alive", "gunicorn", keepalive=False),
+    _recycle("rc-uv-noka", "uvicorn 2w, 200+100, client without keep-alive", "uvicorn", keepalive=False),
+]
+RECYCLE_BY_NAME = {r.name: r for r in RECYCLES}
+
+
+MERGED_KEYS = ("litellm_sizing_overrides", "litellm_environment", "litellm_litellm_settings", "litellm_general_settings")
+
+
+def merge_vars(*layers):
+    """Role variables of several layers, later ones win; the dict-valued knobs merge key by key."""
+    merged = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key in MERGED_KEYS and isinstance(merged.get(key), dict):
+                merged[key] = dict(merged[key], **value)
+            else:
+                merged[key] = value
+    return merged
+
+
+# ---------------------------------------------------------------- the two plans
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    variants: tuple
+    repetitions: int
+    concurrencies: tuple
+    warmup_s: float
+    duration_s: float
+    max_requests: int          # per measurement (a cap; duration normally ends it)
+    timeout_s: float
+    pause_s: float             # between two measurements on one deployment
+    soaks: tuple
+    recycles: tuple
+    ceiling: bool = True
+
+
+FULL = Plan(
+    name="full",
+    variants=tuple(VARIANTS),
+    repetitions=3,
+    concurrencies=(20, 100, 200),
+    warmup_s=3.0,
+    duration_s=20.0,
+    max_requests=20000,
+    timeout_s=60.0,
+    pause_s=2.0,
+    soaks=tuple(SOAKS),
+    recycles=tuple(RECYCLES),
+)
+
+QUICK = Plan(
+    name="quick",
+    variants=("shipped", "sized"),
+    repetitions=1,
+    concurrencies=(20,),
+    warmup_s=2.0,
+    duration_s=8.0,
+    max_requests=2000,
+    timeout_s=60.0,
+    pause_s=1.0,
+    soaks=(Soak("soak-sized-recycle", "sized",
+                {"litellm_sizing_overrides": {"max_requests_before_restart": 500, "max_requests_before_restart_jitter": 250}},
+                "(c) with recycling 500 + jitter 250 (quick)", 1500, 20, 120.0),),
+    recycles=(_recycle("rc-gu", "gunicorn 2w, 200+100 (graceful 600 s)", "gunicorn", requests=1000, concurrency=20,
+                       max_seconds=60.0),),
+)

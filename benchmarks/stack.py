@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright: gatewayops engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Deploy and remove what a benchmark run owns: the fake backend container and its network,
+and one LiteLLM stack per variant through the collection's own proxy role.
+
+Only names this harness owns are touched (plan.BACKEND_CONTAINER, plan.NETWORK, compose
+projects plan.PROJECT_PREFIX*, directories under plan.PROJECT_ROOT)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import plan
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work"
+PLAYBOOK = HERE / "deploy.yml"
+
+
+class StackError(RuntimeError):
+    """A deployment or a container operation failed."""
+
+
+def run(argv, timeout=120, check=True, log=None):
+    """Run a command without a shell; its output goes to `log` (a path) or is returned."""
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write("$ %s\n" % " ".join(shlex.quote(a) for a in argv))
+            handle.flush()
+            proc = subprocess.run(argv, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+        output = ""
+    else:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        output = proc.stdout
+    if check and proc.returncode != 0:
+        detail = tail(log) if log is not None else (proc.stderr or proc.stdout).strip()[-2000:]
+        raise StackError("%s failed (rc=%d):\n%s" % (" ".join(argv[:3]), proc.returncode, detail))
+    return output
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def project_name(name):
+    return plan.PROJECT_PREFIX + name
+
+
+def project_dir(name):
+    return Path(plan.PROJECT_ROOT) / name
+
+
+def container_name(name):
+    return "%s-litellm-1" % project_name(name)
+
+
+# ---------------------------------------------------------------- checks before a run
+
+def preflight():
+    """Problems that make a run impossible, as a list of sentences."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("run as root: the proxy role writes under %s and drives the Docker engine" % plan.PROJECT_ROOT)
+    if shutil.which("docker") is None or shutil.which("ansible-playbook") is None:
+        problems.append("docker and ansible-playbook must be on PATH (activate the repo's .venv)")
+        return problems
+    for image in (plan.LITELLM_IMAGE, plan.REDIS_IMAGE, plan.BACKEND_IMAGE):
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode != 0:
+            problems.append("image %s is missing: tests/images/build.sh builds it" % image)
+    for port in (plan.PORT, plan.BACKEND_PORT):
+        busy = run(["docker", "ps", "--filter", "publish=%d" % port, "--format", "{{.Names}}"]).split()
+        foreign = [n for n in busy if n != plan.BACKEND_CONTAINER and not n.startswith(plan.PROJECT_PREFIX)]
+        if foreign:
+            problems.append("port %d is published by %s, which this harness does not own" % (port, ", ".join(foreign)))
+    return problems
+
+
+# ---------------------------------------------------------------- the fake backend
+
+def start_backend(log):
+    stop_backend(log)
+    run(["docker", "network", "create", "--label", plan.OWNER_LABEL, plan.NETWORK], log=log)
+    run(["docker", "run", "-d", "--name", plan.BACKEND_CONTAINER, "--label", plan.OWNER_LABEL,
+         "--network", plan.NETWORK, "--network-alias", plan.BACKEND_ALIAS,
+         "-e", "FAKE_DELAY_S=" + plan.BACKEND_DELAY_S, "-p", "127.0.0.1:%d:8080" % plan.BACKEND_PORT,
+         "--pull", "never", plan.BACKEND_IMAGE], log=log)
+    url = "http://127.0.0.1:%d/health" % plan.BACKEND_PORT
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return "http://127.0.0.1:%d" % plan.BACKEND_PORT
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.5)
+    raise StackError("the fake backend did not answer on %s" % url)
+
+
+def stop_backend(log):
+    if run(["docker", "ps", "-aq", "--filter", "name=^%s$" % plan.BACKEND_CONTAINER]).strip():
+        run(["docker", "rm", "-f", plan.BACKEND_CONTAINER], log=log)
+    if run(["docker", "network", "ls", "-q", "--filter", "name=^%s$" % plan.NETWORK]).strip():
+        run(["docker", "network", "rm", plan.NETWORK], log=log, check=False)
+
+
+# ---------------------------------------------------------------- one LiteLLM stack
+
+def inventory(name, role_vars):
+    """Write the variant's inventory (JSON, which Ansible's YAML inventory reads) and return its path."""
+    host_vars = dict(plan.COMMON_VARS)
+    host_vars.update(role_vars)
+    host_vars.update(litellm_project_dir=str(project_dir(name)), litellm_project_name=project_name(name))
+    data = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                            "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
+                    "vars": host_vars}}
+    path = WORK / "inventory" / ("%s.json" % name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def deploy(name, role_vars, log):
+    """Deploy with the proxy role (ansible-playbook); returns (container name, master key)."""
+    inv = inventory(name, role_vars)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".cache" / "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_RETRY_FILES_ENABLED="0")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write("$ ansible-playbook -i %s %s\n" % (inv, PLAYBOOK))
+        handle.flush()
+        proc = subprocess.run(["ansible-playbook", "-i", str(inv), str(PLAYBOOK)], stdout=handle,
+                              stderr=subprocess.STDOUT, env=env, timeout=1200, check=False, cwd=str(REPO))
+    if proc.returncode != 0:
+        raise StackError("deploying %s failed (rc=%d), see %s:\n%s" % (name, proc.returncode, log, tail(log)))
+    return container_name(name), master_key(name)
+
+
+def master_key(name):
+    """LITELLM_MASTER_KEY from the variant's .env, kept in memory only."""
+    with open(project_dir(name) / ".env", encoding="utf-8") as handle:
+        for line in handle:
+            key, sep, value = line.strip().partition("=")
+            if sep and key == "LITELLM_MASTER_KEY":
+                words = shlex.split(value)
+                if words:
+                    return words[0]
+    raise StackError("no LITELLM_MASTER_KEY in %s/.env" % project_dir(name))
+
+
+def down(name, log):
+    """Remove a variant's stack (containers, its networks and volumes); files stay until cleanup()."""
+    directory = project_dir(name)
+    argv = ["docker", "compose", "-p", project_name(name)]
+    if (directory / "compose.yaml").exists():
+        argv += ["--project-directory", str(directory)]
+    run(argv + ["down", "--volumes", "--remove-orphans", "--timeout", "30"], timeout=180, log=log, check=False)
+
+
+def owned_projects():
+    """Compose projects of this harness that have containers now."""
+    out = run(["docker", "ps", "-a", "--filter", "label=com.docker.compose.project",
+               "--format", '{{.Label "com.docker.compose.project"}}'])
+    return sorted(set(p for p in out.split() if p.startswith(plan.PROJECT_PREFIX)))
+
+
+def cleanup(log):
+    """Remove everything this harness starts: every litellm-bench-* stack, the backend, the
+    network and the project directories (their .env holds generated keys)."""
+    names = set(p[len(plan.PROJECT_PREFIX):] for p in owned_projects())
+    root = Path(plan.PROJECT_ROOT)
+    if root.is_dir():
+        names.update(d.name for d in root.iterdir() if d.is_dir())
+    for name in sorted(names):
+        down(name, log)
+    stop_backend(log)
+    left = owned_projects()
+    if root.is_dir() and not left:
+        shutil.rmtree(root)
+    return left
+
+
+def backend_stats():
+    with urllib.request.urlopen("http://127.0.0.1:%d/stats" % plan.BACKEND_PORT, timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+def container_logs_count(container, patterns, log):
+    """How many lines of the container's log contain each pattern (nothing is printed)."""
+    proc = subprocess.run(["docker", "logs", container], capture_output=True, text=True, errors="replace",
+                          timeout=60, check=False)
+    text = proc.stdout + proc.stderr
+    if log is not None:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write("docker logs %s: %d lines\n" % (container, text.count("\n")))
+    return {p: sum(1 for line in text.splitlines() if p in line) for p in patterns}
