@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import urllib.request
 
 import testinfra.utils.ansible_runner
@@ -85,8 +86,11 @@ def test_the_keys_never_changed(host):
 def test_the_proxy_runs_the_backed_up_image_and_answers(host):
     newest = _sets(host, "backups")[-1]
     image = _json(host, f"{PROJECT_DIR}/backups/{newest}/image.json")
-    running = host.check_output(
-        "docker inspect --format '{{.Image}}' $(docker compose -p litellm-molecule-rollback ps -q litellm)")
+    # asked from the controller (the same host): the engine restart in the side effect left the
+    # instance's bind-mounted docker.sock pointing at the old engine's socket
+    container = subprocess.check_output(["docker", "compose", "-p", "litellm-molecule-rollback", "ps", "-q", "litellm"],
+                                        text=True).strip()
+    running = subprocess.check_output(["docker", "inspect", "--format", "{{.Image}}", container], text=True).strip()
     assert running == image["id"]
     key = _env(host, f"{PROJECT_DIR}/.env")["LITELLM_MASTER_KEY"]
     body = json.dumps({"model": "fake-chat", "messages": [{"role": "user", "content": "after rollback"}]}).encode()
