@@ -26,7 +26,7 @@ EXPECTED = {
     "c16-64g": (14, True, 29056, 13.5, 10, 153, 2457),
     "c64-256g": (32, True, 65920, 55.5, 10, 333, 4096),
     "fleet4-c8-16g": (6, True, 12672, 7.5, 3, None, None),
-    "v1.84-c4-8g": (2, True, 4480, 3.25, 20, 100, 307),
+    "v184-c4-8g": (2, True, 4480, 3.25, 20, 100, 307),
 }
 
 
@@ -111,7 +111,7 @@ def test_a_bad_config_is_rejected_by_the_same_check(host):
 
 def test_release_features_follow_the_version(host):
     current = _load(host, "c4-8g", "compose.yaml")["services"]["litellm"]
-    older = _load(host, "v1.84-c4-8g", "compose.yaml")["services"]["litellm"]
+    older = _load(host, "v184-c4-8g", "compose.yaml")["services"]["litellm"]
     # 1.108.7: no separate health app (it does nothing there), drain endpoint on, access-log filter on
     assert "SEPARATE_HEALTH_APP" not in current["environment"]
     assert "4000/health/liveliness" in current["healthcheck"]["test"][-1]
@@ -121,14 +121,14 @@ def test_release_features_follow_the_version(host):
     assert older["environment"]["SEPARATE_HEALTH_APP"] == "1"
     assert older["environment"]["SUPERVISORD_STOPWAITSECS"] == "600"
     assert "4001/health/liveliness" in older["healthcheck"]["test"][-1]
-    assert "enable_drain_endpoint" not in _load(host, "v1.84-c4-8g", "config.yaml")["general_settings"]
+    assert "enable_drain_endpoint" not in _load(host, "v184-c4-8g", "config.yaml")["general_settings"]
     assert "LITELLM_DISABLE_ACCESS_LOG_PATHS" not in older["environment"]
 
 
 def test_slack_alerting_only_with_a_webhook(host):
-    with_slack = _load(host, "v1.84-c4-8g", "config.yaml")["general_settings"]
+    with_slack = _load(host, "v184-c4-8g", "config.yaml")["general_settings"]
     assert with_slack["alerting"] == ["slack"] and with_slack["alerting_threshold"] == 300
-    env = host.file(f"{ROOT}/v1.84-c4-8g/.env").content_string
+    env = host.file(f"{ROOT}/v184-c4-8g/.env").content_string
     assert "SLACK_WEBHOOK_URL='https://hooks.slack.invalid/" in env
-    assert "hooks.slack" not in host.file(f"{ROOT}/v1.84-c4-8g/config.yaml").content_string
+    assert "hooks.slack" not in host.file(f"{ROOT}/v184-c4-8g/config.yaml").content_string
     assert "alerting" not in _load(host, "c4-8g", "config.yaml")["general_settings"]
