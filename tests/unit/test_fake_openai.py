@@ -10,60 +10,21 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
-import re
-import select
-import signal
 import socket
 import struct
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-SERVER = Path(__file__).resolve().parents[1] / "fixtures" / "fake_openai" / "server.py"
-STARTUP_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+from ansible_collections.gatewayops.litellm.tests.unit.fake_backend import FakeBackendProcess
 
 
-class FakeServer:
-    """A running server subprocess."""
+class FakeServer(FakeBackendProcess):
+    """A running server subprocess with request helpers."""
 
     def __init__(self, **env: str):
-        clean_env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_")}
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SERVER), "--host", "127.0.0.1", "--port", "0"],
-            env={**clean_env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
-        try:
-            self.port = self._read_port(deadline=time.monotonic() + 5)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _read_port(self, deadline: float) -> int:
-        while time.monotonic() < deadline:
-            ready, _writable, _errored = select.select([self.proc.stderr], [], [], 0.1)
-            if ready:
-                line = self.proc.stderr.readline()
-                if match := STARTUP_RE.search(line):
-                    return int(match.group(1))
-                if not line:
-                    break
-        raise RuntimeError(f"fake server did not start (rc={self.proc.poll()})")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stderr.close()
-        return self.proc.returncode
+        super().__init__(start_timeout=5, **env)
 
     def request(self, method: str, path: str, body=None, headers=None, conn=None):
         """Send one request; returns (status, headers, body bytes)."""

@@ -7,52 +7,24 @@ Each run is short (about a second of load) and bounded by duration and request c
 from __future__ import annotations
 
 import json
-import os
 import re
-import select
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.gatewayops.litellm.plugins.module_utils import _loadgen as lg
 from ansible_collections.gatewayops.litellm.plugins.modules import load_test
+from ansible_collections.gatewayops.litellm.tests.unit.fake_backend import FakeBackendProcess
 
-SERVER = Path(__file__).resolve().parents[3] / "fixtures" / "fake_openai" / "server.py"
-STARTUP_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 DELAY_S = 0.02
 
 
-class Backend:
-    """The fake backend as a subprocess; stopped with SIGTERM, killed by PID if it lingers."""
+class Backend(FakeBackendProcess):
+    """The fake backend with a small latency, plus its /stats counters."""
 
     def __init__(self, delay_s=DELAY_S):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_")}
-        env["FAKE_DELAY_S"] = str(delay_s)
-        self.proc = subprocess.Popen([sys.executable, str(SERVER), "--host", "127.0.0.1", "--port", "0"],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            self.port = self._port(time.monotonic() + 10)
-        except BaseException:
-            self.stop()
-            raise
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def _port(self, deadline):
-        while time.monotonic() < deadline:
-            ready, _w, _x = select.select([self.proc.stderr], [], [], 0.1)
-            if ready:
-                line = self.proc.stderr.readline()
-                match = STARTUP_RE.search(line)
-                if match:
-                    return int(match.group(1))
-                if not line:
-                    break
-        raise RuntimeError("fake backend did not start (rc=%s)" % self.proc.poll())
+        super().__init__(FAKE_DELAY_S=str(delay_s))
 
     def stats(self):
         with urllib.request.urlopen(self.url + "/stats", timeout=5) as answer:
@@ -60,15 +32,6 @@ class Backend:
 
     def reset(self):
         urllib.request.urlopen(urllib.request.Request(self.url + "/stats/reset", method="POST"), timeout=5).close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
