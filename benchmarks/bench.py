@@ -132,26 +132,31 @@ class Bench(object):
         container_name, key = stack.deploy(name, role_vars, self.log)
         deploy_s = time.monotonic() - started
         container = probe.Container(container_name)
+        edge_name = stack.edge_container_name(name)
+        if edge_name:   # the edge's CPU is part of what a request costs
+            container = probe.Group([container, probe.Container(edge_name)])
         idle_s = probe.wait_idle(container)
         log_line("  deployed %s in %.0f s (+%.0f s until idle) [%s]" % (name, deploy_s, idle_s, tag))
         return container, key, round(deploy_s, 1), idle_s
 
-    def variant(self, name, rep, order):
+    def variant(self, name, reps, order):
+        """Deploy a variant once and measure the repetitions `reps` on that deployment."""
         v = plan.VARIANTS[name]
         url = "http://127.0.0.1:%d" % plan.PORT
         try:
-            container, key, deploy_s, idle_s = self.deploy(name, v.vars, "rep %d" % rep)
+            container, key, deploy_s, idle_s = self.deploy(name, v.vars, "rep %s" % ",".join(str(r + 1) for r in reps))
             boot_mem = probe.memory_summary(container.processes())
-            for concurrency in rotate(self.plan.concurrencies, rep):
-                out, _result = self.load(url, key, plan.MODEL, concurrency, container)
-                out.update(variant=name, rep=rep, order=order, deploy_s=deploy_s, idle_wait_s=idle_s, boot_memory=boot_mem)
-                self.data["runs"].append(out)
-                log_line("  %s c=%d: %.1f req/s, p50/p99 %s/%s ms, overhead p50 %s ms, %s ms CPU/req, errors %d" % (
-                    name, concurrency, out["rps"], out["p50_ms"], out["p99_ms"], out["overhead_p50_ms"],
-                    out.get("cpu_ms_per_request"), out["errors"]))
-                time.sleep(self.plan.pause_s)
+            for rep in reps:
+                for concurrency in rotate(self.plan.concurrencies, rep):
+                    out, _result = self.load(url, key, plan.MODEL, concurrency, container)
+                    out.update(variant=name, rep=rep, order=order, deploy_s=deploy_s, idle_wait_s=idle_s, boot_memory=boot_mem)
+                    self.data["runs"].append(out)
+                    log_line("  %s rep %d c=%d: %.1f req/s, p50/p99 %s/%s ms, overhead p50 %s ms, %s ms CPU/req, errors %d" % (
+                        name, rep + 1, concurrency, out["rps"], out["p50_ms"], out["p99_ms"], out["overhead_p50_ms"],
+                        out.get("cpu_ms_per_request"), out["errors"]))
+                    time.sleep(self.plan.pause_s)
         except (stack.StackError, OSError, subprocess.SubprocessError, ValueError) as exc:
-            self.fail("%s rep %d: %s" % (name, rep, exc))
+            self.fail("%s reps %s: %s" % (name, list(reps), exc))
         finally:
             stack.down(name, self.log)
 
@@ -177,11 +182,16 @@ class Bench(object):
             exits = [round(t - shift, 1) for t in events["exits"]]
             restarts = stack.run(["docker", "inspect", "-f", "{{.RestartCount}}", container.name]).strip()
             logs = stack.container_logs_count(container.name, LOG_MARKERS, self.log)
+            edge_name = stack.edge_container_name(name)
+            edge_lines = stack.edge_log(edge_name, self.log) if edge_name else None
             out.update(name=name, label=soak.label, base=soak.base, vars=soak.vars, keepalive=soak.keepalive,
                        deploy_s=deploy_s, idle_wait_s=idle_s, recycles=len(exits), recycle_times_s=exits,
                        replacement_times_s=[round(t - shift, 1) for t in events["replacements"]],
                        failed_per_recycle=round(out["errors"] / float(len(exits)), 2) if exits else None,
-                       container_restarts=int(restarts or 0), log_lines=logs,
+                       container_restarts=int(restarts or 0), log_lines=logs, edge=edge_name is not None,
+                       edge_abnormal_requests=len(edge_lines) if edge_lines is not None else None,
+                       edge_retries=stack.edge_retries(edge_lines) if edge_lines is not None else None,
+                       edge_log_samples=(edge_lines or [])[:5],
                        samples=[dict(s, t=round(s["t"] - shift, 2)) for s in sampler.samples],
                        timeline=timeline(result))
             self.data[kind].append(out)
@@ -206,13 +216,20 @@ class Bench(object):
         log_line("plan %s: %d variant(s) x %d repetition(s) x concurrency %s, %s s each; phases %s; log %s" % (
             p.name, len(self.variants), p.repetitions, list(p.concurrencies), p.duration_s, ",".join(phases), self.log))
         stack.start_backend(self.log)
-        if "matrix" in phases:
+        if "matrix" in phases and p.redeploy_each_rep:
             for rep in range(p.repetitions):
                 log_line("repetition %d/%d" % (rep + 1, p.repetitions))
                 if p.ceiling:
                     self.ceiling(rep)
                 for order, name in enumerate(rotate(self.variants, rep)):
-                    self.variant(name, rep, order)
+                    self.variant(name, [rep], order)
+        elif "matrix" in phases:
+            if p.ceiling:
+                for rep in range(p.repetitions):
+                    self.ceiling(rep)
+            for order, name in enumerate(self.variants):
+                log_line("variant %s (%d/%d), %d repetitions" % (name, order + 1, len(self.variants), p.repetitions))
+                self.variant(name, list(range(p.repetitions)), order)
         if "soak" in phases:
             for soak in p.soaks:
                 if soaks is None or soak.name in soaks:
@@ -268,6 +285,7 @@ def machine():
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: plan.QUICK (1 repetition, 1 concurrency, short)")
+    parser.add_argument("--plan", choices=sorted(plan.PLANS), help="full (about 2.5 h), standard (about 50 min) or quick")
     parser.add_argument("--variants", help="comma-separated subset of the plan's variants (%s)" % ", ".join(plan.VARIANTS))
     parser.add_argument("--phases", default="matrix,soak,recycle",
                         help="comma-separated: matrix (variants x concurrency), soak, recycle (default: all)")
@@ -281,7 +299,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    the_plan = plan.QUICK if args.quick else plan.FULL
+    the_plan = plan.PLANS[args.plan] if args.plan else (plan.QUICK if args.quick else plan.FULL)
     variants = list(the_plan.variants)
     if args.variants:
         variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -300,7 +318,7 @@ def main(argv=None):
     problems = stack.preflight()
     if problems:
         sys.exit("cannot run:\n- " + "\n- ".join(problems))
-    results_dir = args.results or (HERE / "results" / ("quick" if args.quick else ""))
+    results_dir = args.results or (HERE / "results" / ("" if the_plan is plan.FULL else the_plan.name))
     bench = Bench(the_plan, results_dir, variants)
 
     def interrupted(signum, _frame):

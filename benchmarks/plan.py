@@ -22,6 +22,7 @@ PROJECT_ROOT = "/opt/litellm-bench"          # project dir /opt/litellm-bench/<v
 IMAGE_PREFIX = "gatewayops-test"
 LITELLM_IMAGE = IMAGE_PREFIX + "/litellm:1.108.7"
 REDIS_IMAGE = IMAGE_PREFIX + "/redis:7"
+EDGE_IMAGE = IMAGE_PREFIX + "/haproxy:2.6"
 BACKEND_IMAGE = IMAGE_PREFIX + "/fake-openai:latest"
 BACKEND_DELAY_S = "0.1"
 MODEL = "bench-chat"
@@ -31,6 +32,7 @@ COMMON_VARS = {
     "litellm_port": PORT,
     "litellm_base_image": LITELLM_IMAGE,
     "litellm_redis_image": REDIS_IMAGE,
+    "litellm_edge_image": EDGE_IMAGE,
     "litellm_extra_networks": [NETWORK],
     "litellm_readiness_timeout": 300,
     "litellm_model_list": [{
@@ -50,6 +52,7 @@ LITELLM_DEFAULTS = {
     "litellm_prometheus_enabled": False,
     "litellm_redis_enabled": False,
     "litellm_litellm_settings": {"turn_off_message_logging": False, "redact_user_api_key_info": False},
+    "litellm_edge_enabled": False,
 }
 ONE_UVICORN_WORKER = {"num_workers": 1, "server": "uvicorn", "max_requests_before_restart": 0,
                       "max_requests_before_restart_jitter": 0}
@@ -79,6 +82,7 @@ VARIANTS = {v.name: v for v in [
             "1 uvicorn worker, INFO + access log, text logs, default GC, no Prometheus, no cache"),
     Variant("seed", "(b) seed plan, literally", "seed",
             {"litellm_log_level": "ERROR", "litellm_json_logs": False, "litellm_python_gc_threshold": "",
+             "litellm_edge_enabled": False,
              "litellm_prometheus_enabled": True, "litellm_redis_enabled": True,
              "litellm_litellm_settings": {"turn_off_message_logging": False, "redact_user_api_key_info": False},
              "litellm_general_settings": {"database_connection_pool_limit": 50},
@@ -90,8 +94,8 @@ VARIANTS = {v.name: v for v in [
             "1 uvicorn worker, ERROR logs, recycling 10000 (no jitter), pools 50, graceful 1 h, "
             "separate health app, Prometheus, Redis cache"),
     Variant("sized", "(c) collection, sized", "sized", {},
-            "role defaults on this host: 2 gunicorn workers, recycling 10000 + jitter 5000, ERROR + JSON logs, "
-            "GC 10000,50,100, Prometheus, Redis cache, cpus 1.75"),
+            "role defaults on this host: HAProxy edge, 2 gunicorn workers, recycling 10000 + jitter 5000, "
+            "ERROR + JSON logs, GC 10000,50,100, Prometheus, Redis cache, cpus 1.75"),
 ] + [_sweep(server, workers) for server in ("uvicorn", "gunicorn") for workers in (1, 2, 3, 4)
      if (server, workers) != ("gunicorn", 2)]}   # gunicorn with 2 workers is (c) itself
 
@@ -112,11 +116,11 @@ class Soak:
 
 
 def _recycle(name, label, server, overrides=None, extra=None, keepalive=True, requests=4000, concurrency=50,
-             max_seconds=150.0, limit=200, jitter=100):
+             max_seconds=150.0, limit=200, jitter=100, edge=False):
     sizing = {"num_workers": 2, "server": server, "max_requests_before_restart": limit,
               "max_requests_before_restart_jitter": jitter}
     sizing.update(overrides or {})
-    role_vars = {"litellm_sizing_overrides": sizing}
+    role_vars = {"litellm_sizing_overrides": sizing, "litellm_edge_enabled": edge}
     role_vars.update(extra or {})
     return Soak(name, "sized", role_vars, label, requests, concurrency, max_seconds, keepalive, sample_every=0.5)
 
@@ -131,8 +135,13 @@ SOAKS = [
     Soak("soak-seed", "seed", {}, "(b) seed: 1 uvicorn worker, recycling 10000", 12000, 50, 600.0),
 ]
 
-# Low recycle limit (200 + jitter 100) to count failed requests per recycle.
+# Low recycle limit (200 + jitter 100) to count failed requests per recycle. Without the edge
+# unless the name says edge: the client talks to LiteLLM directly.
 RECYCLES = [
+    _recycle("rc-edge-gu", "edge + gunicorn 2w, 200+100 (the role's setup)", "gunicorn", edge=True),
+    _recycle("rc-edge-uv", "edge + uvicorn 2w, 200+100", "uvicorn", edge=True),
+    _recycle("rc-edge-gu-noka", "edge + gunicorn 2w, 200+100, client without keep-alive", "gunicorn", edge=True,
+             keepalive=False),
     _recycle("rc-gu-control", "gunicorn 2w, no recycling (control)", "gunicorn",
              {"max_requests_before_restart": 0, "max_requests_before_restart_jitter": 0}),
     _recycle("rc-uv", "uvicorn 2w, 200+100", "uvicorn"),
@@ -186,6 +195,9 @@ class Plan:
     soaks: tuple
     recycles: tuple
     ceiling: bool = True
+    # True: every repetition deploys every variant again (variants rotated between repetitions);
+    # False: one deployment per variant, its repetitions back to back (concurrency order rotated)
+    redeploy_each_rep: bool = True
 
 
 FULL = Plan(
@@ -218,3 +230,30 @@ QUICK = Plan(
     recycles=(_recycle("rc-gu", "gunicorn 2w, 200+100 (graceful 600 s)", "gunicorn", requests=1000, concurrency=20,
                        max_seconds=60.0),),
 )
+
+
+# What one working session can afford (about 50 minutes on 2 vCPUs): every variant of FULL,
+# 3 repetitions on one deployment each, 12 s per measurement; two 20,000-request soaks of (c)
+# (recycling at 2000 + 1000 so that workers recycle several times during it, and none); the
+# recycling experiments that compare the edge with talking to LiteLLM directly.
+STANDARD = Plan(
+    name="standard",
+    variants=tuple(VARIANTS),
+    repetitions=3,
+    concurrencies=(20, 100, 200),
+    warmup_s=3.0,
+    duration_s=12.0,
+    max_requests=20000,
+    timeout_s=60.0,
+    pause_s=1.0,
+    soaks=(
+        Soak("soak-sized-norecycle", "sized", NO_RECYCLING, "(c) without recycling", 20000, 50, 600.0),
+        Soak("soak-sized-recycle", "sized",
+             {"litellm_sizing_overrides": {"max_requests_before_restart": 2000, "max_requests_before_restart_jitter": 1000}},
+             "(c) recycling every 2000 + jitter 1000 requests per worker", 20000, 50, 600.0),
+    ),
+    recycles=tuple(RECYCLE_BY_NAME[n] for n in ("rc-edge-gu", "rc-gu", "rc-edge-uv", "rc-uv", "rc-edge-gu-noka",
+                                                  "rc-gu-noka", "rc-gu-control")),
+    redeploy_each_rep=False,
+)
+PLANS = {p.name: p for p in (FULL, STANDARD, QUICK)}

@@ -105,6 +105,22 @@ def memory_summary(procs):
             "total_mb": round(sum(p["rss_mb"] for p in procs), 1)}
 
 
+class Group(object):
+    """Several containers counted as one for CPU (the proxy and its edge); processes and
+    memory are the first one's (the proxy's)."""
+
+    def __init__(self, containers):
+        self.containers = containers
+        self.name = containers[0].name
+
+    def cpu_seconds(self):
+        values = [c.cpu_seconds() for c in self.containers]
+        return None if any(v is None for v in values) else sum(values)
+
+    def processes(self):
+        return self.containers[0].processes()
+
+
 class Sampler(threading.Thread):
     """Samples a container every `interval` seconds until stop(): time, CPU seconds, RSS per
     role, and the serving processes (the workers, or the master when it serves alone): one that

@@ -97,8 +97,17 @@ def recycle_rows(recycles):
             ", ".join("%s %d" % kv for kv in sorted(r["error_kinds"].items())) or "-",
             "%s / %s" % (fmt_num(r["p99_ms"]), fmt_num(r["max_ms"])),
             sum(1 for t in r.get("timeline", [])[1:-1] if t["ok"] == 0),
+            _edge_retried(r),
         ])
     return rows
+
+
+def _edge_retried(r):
+    """'-' without an edge; else the requests the edge retried and how many then got a 2xx."""
+    retries = r.get("edge_retries")
+    if not r.get("edge") or retries is None:
+        return "-"
+    return "%d (%d then 2xx)" % (retries["retried"], retries["retried_then_2xx"])
 
 
 def markdown(data, plots):
@@ -111,13 +120,15 @@ def markdown(data, plots):
                machine.get("memory_mb"), machine.get("kernel"), machine.get("docker"), machine.get("backend_delay_s")),
            "",
            "Per measurement: %s s warm-up (not measured), %s s measured (at most %s requests), timeout %s s; "
-           "%d repetition(s), variants rotated between repetitions, concurrency order rotated too." % (
-               plan["warmup_s"], plan["duration_s"], plan["max_requests"], plan["timeout_s"], plan["repetitions"]),
+           "%d repetition(s), %s, concurrency order rotated between repetitions." % (
+               plan["warmup_s"], plan["duration_s"], plan["max_requests"], plan["timeout_s"], plan["repetitions"],
+               "each on a fresh deployment, variants rotated" if plan.get("redeploy_each_rep", True)
+               else "back to back on one deployment per variant"),
            "", "## Variants", "",
            table(["id", "variant", "what"], [[n, v["label"], v["note"]] for n, v in data["variants"].items()]),
            "", "## Throughput, latency, CPU and memory", "",
            "Median over repetitions, (min–max) where there are several. Latency and LiteLLM's "
-           "`x-litellm-overhead-duration-ms` of successful requests. CPU: the proxy container's cgroup CPU time during "
+           "`x-litellm-overhead-duration-ms` of successful requests. CPU: the proxy container's (and its edge's) cgroup CPU time during "
            "the measured window / requests; client CPU: the load generator's own. RSS: master + workers = total (MB, "
            "after the last measurement).", "",
            table(["variant", "conc.", "runs", "req/s", "p50 ms", "p99 ms", "overhead p50 / p99 ms", "errors",
@@ -131,9 +142,11 @@ def markdown(data, plots):
                 "Recycles: serving processes (workers; the master when it serves alone) whose PID disappeared from the "
                 "container (sampled every 0.5 s). Failed: every request of the run without a 2xx answer; the load "
                 "generator never retries. Seconds with 0 completions: whole seconds inside the run in which no "
-                "request finished.", "",
+                "request finished. Edge retried: requests HAProxy sent again after LiteLLM closed the connection "
+                "without an answer (from its log, which records only abnormal requests).", "",
                 table(["experiment", "client keep-alive", "requests", "req/s", "recycles", "container restarts",
-                       "failed", "failed / recycle", "failures", "p99 / max ms", "seconds with 0 completions"],
+                       "failed", "failed / recycle", "failures", "p99 / max ms", "seconds with 0 completions",
+                       "edge retried"],
                       recycle_rows(data["recycles"]))]
     if plots:
         out += ["", "## Plots", ""] + ["![%s](%s)" % (p.stem, p.name) for p in plots]

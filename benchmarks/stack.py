@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -67,6 +68,45 @@ def project_dir(name):
 
 def container_name(name):
     return "%s-litellm-1" % project_name(name)
+
+
+def edge_container_name(name):
+    """The stack's HAProxy container, or None when the variant runs without the edge."""
+    wanted = "%s-edge-1" % project_name(name)
+    out = run(["docker", "ps", "-q", "--filter", "name=^/%s$" % wanted])
+    return wanted if out.strip() else None
+
+
+# HAProxy httplog: ... Tq/Tw/Tc/Tr/Ta status bytes ... actconn/feconn/beconn/srv_conn/retries queue "request"
+_HTTPLOG_COUNTERS = re.compile(r' (\d{3}) \d+ .* \d+/\d+/\d+/\d+/(\+?)(\d+) \d+/\d+ "')
+
+
+def edge_retries(lines):
+    """From the edge's log: requests retried (and how many of them then got a 2xx) and the
+    status codes of every logged request."""
+    retried, answered, statuses = 0, 0, {}
+    for line in lines:
+        match = _HTTPLOG_COUNTERS.search(line)
+        if not match:
+            continue
+        status, retries = match.group(1), int(match.group(3))
+        statuses[status] = statuses.get(status, 0) + 1
+        if retries > 0 or match.group(2):
+            retried += 1
+            answered += status.startswith("2")
+    return {"retried": retried, "retried_then_2xx": answered, "logged_statuses": statuses}
+
+
+def edge_log(container, log):
+    """The edge's log lines: with `option dontlog-normal` only abnormal requests (errors,
+    retries, redispatches) are logged, so every line is one such request."""
+    proc = subprocess.run(["docker", "logs", container], capture_output=True, text=True, errors="replace",
+                          timeout=60, check=False)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    if log is not None:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write("docker logs %s: %d lines\n" % (container, len(lines)))
+    return lines
 
 
 # ---------------------------------------------------------------- checks before a run
