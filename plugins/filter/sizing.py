@@ -33,6 +33,10 @@ RECYCLE_AFTER_REQUESTS = 10000
 HEALTHCHECK_START_PERIOD = 60
 HEALTHCHECK_START_PERIOD_DB = 300   # first boot runs Prisma migrations
 STOP_GRACE_HEADROOM = 20            # gunicorn's graceful_timeout is GRACEFUL_SHUTDOWN_TIMEOUT + 10
+EDGE_MAXCONN_PER_WORKER = 512       # concurrent client connections the edge takes per LiteLLM worker
+EDGE_MAXCONN_MIN = 1024
+EDGE_MAXCONN_MAX = 16384
+EDGE_BASE_MEMORY_MB = 64
 
 INT_KEYS = (
     "num_workers", "litellm_mem_limit_mb", "litellm_mem_reservation_mb", "max_requests_before_restart",
@@ -40,8 +44,9 @@ INT_KEYS = (
     "redis_max_connections", "redis_maxmemory_mb", "redis_mem_limit_mb", "redis_maxclients",
     "postgres_shared_buffers_mb", "postgres_effective_cache_size_mb", "postgres_mem_limit_mb",
     "graceful_shutdown_seconds", "stop_grace_period_seconds", "healthcheck_start_period_seconds",
+    "edge_maxconn", "edge_mem_limit_mb",
 )
-FLOAT_KEYS = ("litellm_cpus", "redis_cpus", "postgres_cpus")
+FLOAT_KEYS = ("litellm_cpus", "redis_cpus", "postgres_cpus", "edge_cpus")
 
 
 def _clamp(value, low, high):
@@ -60,8 +65,12 @@ def _host_inputs(host):
         raise AnsibleFilterError(
             "litellm_sizing: vcpus >= 1, memory_mb >= 512, instances >= 1 and request_timeout >= 1 are required "
             "(got vcpus=%d, memory_mb=%d, instances=%d, request_timeout=%d)" % (vcpus, memory_mb, instances, request_timeout))
+    try:
+        edge_buffer_kb = int(host.get("edge_buffer_kb", 64))
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("litellm_sizing needs an integer edge_buffer_kb: %s" % exc)
     return (vcpus, memory_mb, instances, request_timeout, bool(host.get("redis_bundled")),
-            bool(host.get("postgres_bundled")), bool(host.get("database")))
+            bool(host.get("postgres_bundled")), bool(host.get("database")), bool(host.get("edge")), edge_buffer_kb)
 
 
 def _services(vcpus, memory_mb, redis, postgres):
@@ -107,7 +116,7 @@ def _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb):
 
 def litellm_sizing(host, overrides=None):
     """Derive the stack's settings for one host. See the module docstring."""
-    vcpus, memory_mb, instances, request_timeout, redis, postgres, database = _host_inputs(host)
+    vcpus, memory_mb, instances, request_timeout, redis, postgres, database, edge, edge_buffer_kb = _host_inputs(host)
     database = database or postgres
     result, why, cpu_reserve, proxy_memory_mb = _services(vcpus, memory_mb, redis, postgres)
     worker_memory_mb = WORKER_MEMORY_DB_MB if database else WORKER_MEMORY_MB
@@ -125,19 +134,23 @@ def litellm_sizing(host, overrides=None):
     result["litellm_mem_reservation_mb"] = steady_mb
     why["litellm_mem_reservation_mb"] = "measured steady RSS: %d MB master + %d MB per worker" % (MASTER_MEMORY_MB, WORKER_RSS_MB)
 
-    if workers >= 2:
-        result["server"] = "gunicorn"
+    result["server"] = "gunicorn" if workers >= 2 else "uvicorn"
+    why["server"] = ("gunicorn: its arbiter forks a replacement worker from the preloaded master in about 2 s "
+                     "(uvicorn re-imports LiteLLM for about 15 s)" if workers >= 2 else "uvicorn: one worker needs no arbiter")
+    if workers >= 2 and edge:
         result["max_requests_before_restart"] = RECYCLE_AFTER_REQUESTS
         result["max_requests_before_restart_jitter"] = RECYCLE_AFTER_REQUESTS // 2
         why["max_requests_before_restart"] = (
-            "recycle workers to bound slow leaks; gunicorn's arbiter forks a replacement from the preloaded "
-            "master in about 2 s (uvicorn re-imports LiteLLM for about 15 s)")
+            "recycle workers to bound slow leaks; the edge retries the requests a recycling worker closes unanswered")
         why["max_requests_before_restart_jitter"] = "50 %: evenly loaded workers draw limits far enough apart not to recycle together"
     else:
-        result["server"] = "uvicorn"
         result["max_requests_before_restart"] = 0
         result["max_requests_before_restart_jitter"] = 0
-        why["max_requests_before_restart"] = "off: with one worker LiteLLM stops serving when the limit is hit"
+        why["max_requests_before_restart"] = (
+            "off: with one worker LiteLLM stops serving when the limit is hit" if workers < 2 else
+            "off: without the edge every recycle fails the requests queued on the worker's keep-alive connections")
+    if edge:
+        _edge(result, why, workers, edge_buffer_kb, vcpus)
 
     _database(result, why, database, postgres, instances, workers)
     if redis:
@@ -154,10 +167,23 @@ def litellm_sizing(host, overrides=None):
 
     result.update(_apply(overrides, tuple(k for k in INT_KEYS + FLOAT_KEYS + ("server",) if k != "num_workers")))
     result.update(vcpus=vcpus, memory_mb=memory_mb, instances=instances, request_timeout=request_timeout,
-                  worker_memory_mb=worker_memory_mb, database=database, redis_bundled=redis, postgres_bundled=postgres)
+                  worker_memory_mb=worker_memory_mb, database=database, redis_bundled=redis, postgres_bundled=postgres,
+                  edge=edge, edge_buffer_kb=edge_buffer_kb)
     result["why"] = why
     result["problems"] = sizing_problems(result)
     return result
+
+
+def _edge(result, why, workers, buffer_kb, vcpus):
+    """HAProxy in front of the proxy: connection cap and the memory its buffers may take."""
+    result["edge_maxconn"] = int(_clamp(workers * EDGE_MAXCONN_PER_WORKER, EDGE_MAXCONN_MIN, EDGE_MAXCONN_MAX))
+    why["edge_maxconn"] = "%d client connections per LiteLLM worker, %d..%d" % (
+        EDGE_MAXCONN_PER_WORKER, EDGE_MAXCONN_MIN, EDGE_MAXCONN_MAX)
+    # two buffers per connection (request and response), each tune.bufsize
+    result["edge_mem_limit_mb"] = EDGE_BASE_MEMORY_MB + int(math.ceil(result["edge_maxconn"] * 2 * buffer_kb / 1024.0))
+    why["edge_mem_limit_mb"] = "%d MB + maxconn x 2 buffers x %d KB" % (EDGE_BASE_MEMORY_MB, buffer_kb)
+    result["edge_cpus"] = 0.5 if vcpus <= 4 else 1.0
+    why["edge_cpus"] = "a cap, not a reservation: HAProxy spends microseconds per request where LiteLLM spends milliseconds"
 
 
 def _database(result, why, database, postgres, instances, workers):
@@ -199,6 +225,12 @@ def sizing_problems(s):
     if s.get("max_requests_before_restart") and workers < 2:
         problems.append("worker recycling (max_requests_before_restart=%d) needs at least 2 workers: with %d worker "
                         "LiteLLM stops serving when the limit is hit" % (s["max_requests_before_restart"], workers))
+    if s.get("edge"):
+        needed = EDGE_BASE_MEMORY_MB + int(math.ceil(s["edge_maxconn"] * 2 * s["edge_buffer_kb"] / 1024.0))
+        if s["edge_mem_limit_mb"] < needed:
+            problems.append("edge mem_limit %d MB is below what %d connections with %d KB buffers may take: %d + %d x 2 x %d KB = %d MB"
+                            % (s["edge_mem_limit_mb"], s["edge_maxconn"], s["edge_buffer_kb"], EDGE_BASE_MEMORY_MB,
+                               s["edge_maxconn"], s["edge_buffer_kb"], needed))
     if s.get("server") not in ("uvicorn", "gunicorn"):
         problems.append("server must be uvicorn or gunicorn (got %r)" % s.get("server"))
     if s["litellm_mem_reservation_mb"] > s["litellm_mem_limit_mb"]:

@@ -60,6 +60,7 @@ def _container(host, service):
 
 @pytest.mark.parametrize("name, mode, group", [
     ("compose.yaml", 0o644, "root"),
+    ("haproxy.cfg", 0o644, "root"),
     ("Dockerfile", 0o644, "root"),
     ("config.yaml", 0o640, None),
     (".env", 0o600, "root"),
@@ -81,7 +82,7 @@ def test_secrets_are_generated_strong_and_only_in_env(host):
         assert re.fullmatch(r"sk-[0-9a-f]{64}", env[name]), name
     assert env["LITELLM_MASTER_KEY"] != env["LITELLM_SALT_KEY"]
     assert re.fullmatch(r"[0-9a-f]{64}", env["REDIS_PASSWORD"])
-    for name in ("compose.yaml", "config.yaml", "Dockerfile"):
+    for name in ("compose.yaml", "config.yaml", "Dockerfile", "haproxy.cfg"):
         text = host.file(f"{PROJECT_DIR}/{name}").content_string
         for secret in (env["LITELLM_MASTER_KEY"], env["LITELLM_SALT_KEY"], env["REDIS_PASSWORD"]):
             assert secret not in text, f"a secret leaked into {name}"
@@ -108,8 +109,39 @@ def test_proxy_container_is_hardened(host):
     assert hc["ReadonlyRootfs"] is True
     assert hc["CapDrop"] == ["ALL"]
     assert "no-new-privileges:true" in hc["SecurityOpt"]
-    assert hc["PortBindings"] == {"4000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}]}
+    # the edge owns the published port; the proxy itself is only on the compose networks
+    assert not hc["PortBindings"]
     assert re.fullmatch(r"[0-9a-f]{64}", c["Config"]["Labels"]["org.gatewayops.litellm.config-sha256"])
+
+
+def test_edge_owns_the_port_and_is_hardened(host):
+    c = _container(host, "edge")
+    hc = c["HostConfig"]
+    assert c["State"]["Running"] is True
+    assert hc["PortBindings"] == {"4000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}]}
+    assert hc["ReadonlyRootfs"] is True
+    assert hc["CapDrop"] == ["ALL"]
+    assert "no-new-privileges:true" in hc["SecurityOpt"]
+    assert c["Config"]["StopSignal"] == "SIGUSR1"
+    assert host.file(f"{PROJECT_DIR}/haproxy.cfg").sha256sum == c["Config"]["Labels"]["org.gatewayops.litellm.edge-config-sha256"]
+    cfg = host.file(f"{PROJECT_DIR}/haproxy.cfg").content_string
+    assert "retry-on conn-failure empty-response" in cfg
+    assert "server litellm litellm:4000" in cfg
+
+
+def test_the_proxy_image_preimports_the_codec_its_threads_race_for(host):
+    # a .pth file imports encodings.ascii before the gunicorn master starts any thread
+    c = _container(host, "litellm")
+    out = host.check_output("docker run --rm --entrypoint python3 %s -c %s", c["Config"]["Image"],
+                            "import sys; print('encodings.ascii' in sys.modules)")
+    assert out.strip() == "True"
+
+
+def test_every_worker_finished_its_startup(host):
+    c = _container(host, "litellm")
+    workers = int(c["Config"]["Cmd"][c["Config"]["Cmd"].index("--num_workers") + 1])
+    logs = host.run("docker logs --since %s %s", c["State"]["StartedAt"], c["Id"])
+    assert (logs.stdout + logs.stderr).count("Application startup complete") >= workers
 
 
 def test_config_label_matches_the_file_on_disk(host):

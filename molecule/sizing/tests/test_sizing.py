@@ -27,7 +27,9 @@ EXPECTED = {
     "c64-256g": (32, True, 65920, 55.5, 10, 333, 4096),
     "fleet4-c8-16g": (6, True, 12672, 7.5, 3, None, None),
     "v184-c4-8g": (2, True, 4480, 3.25, 20, 100, 307),
+    "c4-8g-noedge": (2, True, 4480, 3.25, 20, 100, 307),
 }
+NO_EDGE = {"c4-8g-noedge"}
 
 
 def _load(host, name, filename):
@@ -53,11 +55,12 @@ def test_rendered_numbers_match_the_sizing_model(host, name):
 
     assert _option(command, "--num_workers") == str(workers)
     assert ("--run_gunicorn" in command) is recycling
-    if recycling:
+    if recycling and name not in NO_EDGE:
         assert _option(command, "--max_requests_before_restart") == "10000"
         assert _option(command, "--max_requests_before_restart_jitter") == "5000"
     else:
-        assert "--max_requests_before_restart" not in command  # 1 worker: recycling would stop the proxy
+        # 1 worker: recycling would stop the proxy; no edge: a recycle fails the queued requests
+        assert "--max_requests_before_restart" not in command
     assert _mb(proxy["mem_limit"]) == mem_limit
     assert float(proxy["cpus"]) == cpus
     assert config["general_settings"]["database_connection_pool_limit"] == pool
@@ -73,6 +76,29 @@ def test_rendered_numbers_match_the_sizing_model(host, name):
     assert f"shared_buffers={shared_buffers}MB" in postgres
     # the connection budget holds: workers x pool + reserved <= max_connections
     assert workers * pool + 3 <= max_connections
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_edge_owns_the_port_and_is_sized_by_workers(host, name):
+    compose = _load(host, name, "compose.yaml")
+    proxy = compose["services"]["litellm"]
+    if name in NO_EDGE:
+        assert "edge" not in compose["services"]
+        assert proxy["ports"] == ["127.0.0.1:4000:4000"]
+        assert not host.file(f"{ROOT}/{name}/haproxy.cfg").exists
+        return
+    edge = compose["services"]["edge"]
+    workers = int(_option(proxy["command"], "--num_workers"))
+    maxconn = min(16384, max(1024, 512 * workers))
+    assert "ports" not in proxy
+    assert edge["ports"] == ["127.0.0.1:4000:4000"]
+    assert _mb(edge["mem_limit"]) == 64 + maxconn * 2 * 64 // 1024
+    assert edge["stop_signal"] == "SIGUSR1" and edge["stop_grace_period"] == proxy["stop_grace_period"]
+    cfg = host.file(f"{ROOT}/{name}/haproxy.cfg").content_string
+    assert f"maxconn {maxconn}\n" in cfg
+    assert "tune.bufsize 65536" in cfg
+    assert "hard-stop-after 600s" in cfg  # = LiteLLM's graceful shutdown
+    assert "timeout server 630s" in cfg   # request_timeout + 30 s
 
 
 def test_fleet_of_four_shares_one_database_within_its_budget(host):

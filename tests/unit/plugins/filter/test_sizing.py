@@ -9,10 +9,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.gatewayops.litellm.plugins.filter.sizing import litellm_sizing, sizing_problems
 
 
-def size(vcpus, memory_mb, instances=1, redis=True, postgres=False, database=None, overrides=None, request_timeout=600):
+def size(vcpus, memory_mb, instances=1, redis=True, postgres=False, database=None, overrides=None, request_timeout=600,
+         edge=True, edge_buffer_kb=64):
     host = {"vcpus": vcpus, "memory_mb": memory_mb, "instances": instances, "redis_bundled": redis,
             "postgres_bundled": postgres, "database": postgres if database is None else database,
-            "request_timeout": request_timeout}
+            "request_timeout": request_timeout, "edge": edge, "edge_buffer_kb": edge_buffer_kb}
     return litellm_sizing(host, overrides)
 
 
@@ -68,6 +69,40 @@ def test_recycling_only_with_two_or_more_workers():
     two = size(2, 4096)
     assert two["max_requests_before_restart"] == 10000
     assert two["max_requests_before_restart_jitter"] == 5000
+
+
+def test_recycling_only_behind_the_edge():
+    bare = size(4, 8192, edge=False)
+    assert bare["num_workers"] == 4 and bare["server"] == "gunicorn"
+    assert bare["max_requests_before_restart"] == 0 and bare["max_requests_before_restart_jitter"] == 0
+    assert "without the edge" in bare["why"]["max_requests_before_restart"]
+    assert "edge_maxconn" not in bare and bare["problems"] == []
+    # an operator may still ask for it: that is a choice, not an inconsistency
+    assert size(4, 8192, edge=False, overrides={"max_requests_before_restart": 500})["problems"] == []
+
+
+@pytest.mark.parametrize("vcpus, memory_mb, maxconn, mem_mb, cpus", [
+    (1, 2048, 1024, 64 + 128, 0.5),          # 1 worker: the floor
+    (4, 8192, 4 * 512, 64 + 256, 0.5),       # 4 workers x 512
+    (16, 65536, 16 * 512, 64 + 1024, 1.0),
+    (64, 262144, 16384, 64 + 2048, 1.0),     # the cap
+])
+def test_edge_is_sized_by_workers(vcpus, memory_mb, maxconn, mem_mb, cpus):
+    s = size(vcpus, memory_mb)
+    assert (s["edge_maxconn"], s["edge_mem_limit_mb"], s["edge_cpus"]) == (maxconn, mem_mb, cpus)
+    assert s["problems"] == []
+
+
+def test_edge_memory_follows_its_buffers():
+    s = size(2, 4096, edge_buffer_kb=256)
+    assert s["edge_mem_limit_mb"] == 64 + 1024 * 2 * 256 // 1024
+    low = size(2, 4096, edge_buffer_kb=256, overrides={"edge_mem_limit_mb": 128})
+    assert any("edge mem_limit 128 MB" in p for p in low["problems"])
+
+
+def test_edge_buffer_must_be_an_integer():
+    with pytest.raises(AnsibleFilterError, match="edge_buffer_kb"):
+        litellm_sizing({"vcpus": 2, "memory_mb": 4096, "edge_buffer_kb": "big"})
 
 
 def test_workers_are_bound_by_memory_on_a_small_box():
