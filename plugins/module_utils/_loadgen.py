@@ -17,8 +17,10 @@ Private to this collection; standard library only (runs on targets and in benchm
 from __future__ import annotations
 
 import asyncio
+import binascii
 import json
 import math
+import os
 import ssl
 import time
 from urllib.parse import urlsplit
@@ -325,7 +327,8 @@ def request_body(config, seq):
     """The JSON body of request number `seq`."""
     text = config.prompt
     if config.vary_prompt:
-        text = "%s #%d" % (text, seq)
+        # the run's own token as well: the next run's request #1 must not hit this run's cache entry
+        text = "%s #%s-%d" % (text, config.run_token, seq)
     if config.endpoint == "embeddings":
         body = {"model": config.model, "input": text}
     else:
@@ -394,6 +397,8 @@ class LoadConfig(object):
         for name, default in self.FIELDS.items():
             value = kwargs.get(name)
             setattr(self, name, default if value is None else value)
+        # unique per run, so that prompts differ from every earlier run's (vary_prompt)
+        self.run_token = binascii.hexlify(os.urandom(4)).decode("ascii")
 
     def check(self):
         problems = []

@@ -61,8 +61,9 @@ options:
     default: Say hello.
   vary_prompt:
     description:
-      - Append the request's number (a space and C(#<n>)) to O(prompt) so that no two requests
-        are the same and a response cache cannot answer them.
+      - Append a token of the run and the request's number (a space and C(#<token>-<n>)) to
+        O(prompt) so that no two requests, in this run or an earlier one, are the same and a
+        response cache cannot answer them.
     type: bool
     default: true
   max_tokens:

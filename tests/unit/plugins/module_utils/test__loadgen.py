@@ -5,6 +5,7 @@ the summary of records and the threshold table."""
 from __future__ import annotations
 
 import json
+import re
 import ssl
 
 import pytest
@@ -284,14 +285,21 @@ class TestThresholds:
 class TestRequests:
     def test_chat_body_varies_and_merges_extra(self):
         config = lg.LoadConfig(model="m", prompt="Hi", max_tokens=5, stream=True, extra_body={"num_retries": 0})
-        assert lg.request_body(config, 7) == {"model": "m", "messages": [{"role": "user", "content": "Hi #7"}],
+        assert re.fullmatch(r"[0-9a-f]{8}", config.run_token)
+        assert lg.request_body(config, 7) == {"model": "m", "messages": [{"role": "user", "content": "Hi #%s-7" % config.run_token}],
                                               "max_tokens": 5, "stream": True, "num_retries": 0}
         config = lg.LoadConfig(model="m", prompt="Hi", vary_prompt=False, max_tokens=0)
         assert lg.request_body(config, 7) == {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
 
     def test_embeddings_body(self):
         config = lg.LoadConfig(model="e", endpoint="embeddings", prompt="text")
-        assert lg.request_body(config, 1) == {"model": "e", "input": "text #1"}
+        assert lg.request_body(config, 1) == {"model": "e", "input": "text #%s-1" % config.run_token}
+
+    def test_two_runs_never_send_the_same_prompt(self):
+        # a response cache kept from the first run must not answer the second
+        first, second = lg.LoadConfig(model="m"), lg.LoadConfig(model="m")
+        assert first.run_token != second.run_token
+        assert lg.request_body(first, 1) != lg.request_body(second, 1)
 
     def test_request_bytes(self):
         data = lg.build_request("POST", "/v1/chat/completions", "h:1", [("Authorization", "Bearer k")], {"a": 1})
