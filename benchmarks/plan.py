@@ -236,6 +236,7 @@ QUICK = Plan(
 # 3 repetitions on one deployment each, 12 s per measurement; two 20,000-request soaks of (c)
 # (recycling at 2000 + 1000 so that workers recycle several times during it, and none); the
 # recycling experiments that compare the edge with talking to LiteLLM directly.
+STANDARD_RECYCLES = ("rc-edge-gu", "rc-gu", "rc-edge-uv", "rc-uv", "rc-edge-gu-noka", "rc-gu-noka", "rc-gu-control")
 STANDARD = Plan(
     name="standard",
     variants=tuple(VARIANTS),
@@ -252,8 +253,7 @@ STANDARD = Plan(
              {"litellm_sizing_overrides": {"max_requests_before_restart": 2000, "max_requests_before_restart_jitter": 1000}},
              "(c) recycling every 2000 + jitter 1000 requests per worker", 20000, 50, 600.0),
     ),
-    recycles=tuple(RECYCLE_BY_NAME[n] for n in ("rc-edge-gu", "rc-gu", "rc-edge-uv", "rc-uv", "rc-edge-gu-noka",
-                                                  "rc-gu-noka", "rc-gu-control")),
+    recycles=tuple(RECYCLE_BY_NAME[n] for n in STANDARD_RECYCLES),
     redeploy_each_rep=False,
 )
 PLANS = {p.name: p for p in (FULL, STANDARD, QUICK)}
