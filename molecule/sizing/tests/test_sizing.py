@@ -15,6 +15,7 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
 ).get_hosts("all")
 
 ROOT = "/var/tmp/gatewayops-molecule/sizing"
+PUBLISHED = "127.0.0.1:4120:4000"   # litellm_port of the sizing scenario (molecule/shared/group_vars)
 
 # name: (workers, gunicorn+recycling, litellm mem_limit MB, cpus, db pool, postgres max_connections,
 #        postgres shared_buffers MB or None for an external database)
@@ -84,14 +85,14 @@ def test_the_edge_owns_the_port_and_is_sized_by_workers(host, name):
     proxy = compose["services"]["litellm"]
     if name in NO_EDGE:
         assert "edge" not in compose["services"]
-        assert proxy["ports"] == ["127.0.0.1:4000:4000"]
+        assert proxy["ports"] == [PUBLISHED]
         assert not host.file(f"{ROOT}/{name}/haproxy.cfg").exists
         return
     edge = compose["services"]["edge"]
     workers = int(_option(proxy["command"], "--num_workers"))
     maxconn = min(16384, max(1024, 512 * workers))
     assert "ports" not in proxy
-    assert edge["ports"] == ["127.0.0.1:4000:4000"]
+    assert edge["ports"] == [PUBLISHED]
     assert _mb(edge["mem_limit"]) == 64 + maxconn * 2 * 64 // 1024
     assert edge["stop_signal"] == "SIGUSR1" and edge["stop_grace_period"] == proxy["stop_grace_period"]
     cfg = host.file(f"{ROOT}/{name}/haproxy.cfg").content_string
