@@ -52,6 +52,11 @@ def memory_text(memory):
     return "%s = %.0f" % (text, memory["total_mb"])
 
 
+def success_rps(run):
+    """2xx answers per second (results written before that figure existed only have rps)."""
+    return run.get("success_rps", run["rps"])
+
+
 def cpu_per_request(run):
     """The run's proxy CPU per request; None when the cgroup counter went backwards (the
     container restarted during the run, which starts a new counter)."""
@@ -66,7 +71,7 @@ def throughput_rows(data):
         errors = sum(r["errors"] for r in runs)
         rows.append([
             labels.get(name, "fake backend alone (ceiling)"), concurrency, len(runs),
-            median_range([r.get("success_rps", r["rps"]) for r in runs]),
+            median_range([success_rps(r) for r in runs]),
             fmt_num(median([r["p50_ms"] for r in runs])),
             median_range([r["p99_ms"] for r in runs], "%.0f"),
             "%s / %s" % (fmt_num(median([r["overhead_p50_ms"] for r in runs])), fmt_num(median([r["overhead_p99_ms"] for r in runs]))),
@@ -176,24 +181,21 @@ def plot(data, directory):
     series = {}
     for (name, concurrency), runs in groups.items():
         series.setdefault(name, []).append((concurrency, runs))
-    for points in series.values():
-        for _concurrency, runs in points:
-            for run in runs:
-                run.setdefault("success_rps", run["rps"])
     # the backend alone answers 10x more than any proxy: its line would flatten the others
-    charts = [("success_rps", "2xx answers / s (median, min–max); the backend alone is in the table", "throughput.png",
+    charts = [(success_rps, "2xx answers / s (median, min–max); the backend alone is in the table", "throughput.png",
                False, False),
-              ("p99_ms", "p99 latency ms (median, min–max)", "p99.png", True, True)]
-    for key, ylabel, filename, log, with_ceiling in charts if series else []:
+              (lambda run: run["p99_ms"], "p99 latency ms (median, min–max)", "p99.png", True, True)]
+    for value, ylabel, filename, log, with_ceiling in charts if series else []:
         fig, ax = plt.subplots(figsize=(9, 5.5))
         for name, points in series.items():
             if name == "ceiling" and not with_ceiling:
                 continue
             points.sort(key=lambda point: point[0])
             xs = [c for c, _runs in points]
-            meds = [median([r[key] for r in runs]) for _c, runs in points]
-            lows = [m - min(r[key] for r in runs if r[key] is not None) if m is not None else 0 for m, (_c, runs) in zip(meds, points)]
-            highs = [max(r[key] for r in runs if r[key] is not None) - m if m is not None else 0 for m, (_c, runs) in zip(meds, points)]
+            values = [[v for v in (value(r) for r in runs) if v is not None] for _c, runs in points]
+            meds = [median(vs) for vs in values]
+            lows = [m - min(vs) if m is not None else 0 for m, vs in zip(meds, values)]
+            highs = [max(vs) - m if m is not None else 0 for m, vs in zip(meds, values)]
             style = "k--" if name == "ceiling" else "-o"
             ax.errorbar(xs, meds, yerr=[lows, highs], fmt=style, capsize=3, label=labels.get(name, "fake backend alone"))
         ax.set_xlabel("concurrent clients")

@@ -100,13 +100,7 @@ def edge_retries(lines):
 def edge_log(container, log):
     """The edge's log lines: with `option dontlog-normal` only abnormal requests (errors,
     retries, redispatches) are logged, so every line is one such request."""
-    proc = subprocess.run(["docker", "logs", container], capture_output=True, text=True, errors="replace",
-                          timeout=60, check=False)
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    if log is not None:
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write("docker logs %s: %d lines\n" % (container, len(lines)))
-    return lines
+    return [line for line in container_log_lines(container, log) if line.strip()]
 
 
 # ---------------------------------------------------------------- checks before a run
@@ -239,12 +233,18 @@ def backend_stats():
         return json.loads(answer.read())
 
 
-def container_logs_count(container, patterns, log):
-    """How many lines of the container's log contain each pattern (nothing is printed)."""
+def container_log_lines(container, log):
+    """The container's log (stdout and stderr) as lines; only their number goes to `log`."""
     proc = subprocess.run(["docker", "logs", container], capture_output=True, text=True, errors="replace",
                           timeout=60, check=False)
-    text = proc.stdout + proc.stderr
+    lines = (proc.stdout + proc.stderr).splitlines()
     if log is not None:
         with open(log, "a", encoding="utf-8") as handle:
-            handle.write("docker logs %s: %d lines\n" % (container, text.count("\n")))
-    return {p: sum(1 for line in text.splitlines() if p in line) for p in patterns}
+            handle.write("docker logs %s: %d lines\n" % (container, len(lines)))
+    return lines
+
+
+def container_logs_count(container, patterns, log):
+    """How many lines of the container's log contain each pattern (nothing is printed)."""
+    lines = container_log_lines(container, log)
+    return {p: sum(1 for line in lines if p in line) for p in patterns}

@@ -174,13 +174,17 @@ def litellm_sizing(host, overrides=None):
     return result
 
 
+def _edge_memory_mb(maxconn, buffer_kb):
+    """What the edge may use: a base plus two buffers (request, response) of tune.bufsize per connection."""
+    return EDGE_BASE_MEMORY_MB + int(math.ceil(maxconn * 2 * buffer_kb / 1024.0))
+
+
 def _edge(result, why, workers, buffer_kb, vcpus):
     """HAProxy in front of the proxy: connection cap and the memory its buffers may take."""
     result["edge_maxconn"] = int(_clamp(workers * EDGE_MAXCONN_PER_WORKER, EDGE_MAXCONN_MIN, EDGE_MAXCONN_MAX))
     why["edge_maxconn"] = "%d client connections per LiteLLM worker, %d..%d" % (
         EDGE_MAXCONN_PER_WORKER, EDGE_MAXCONN_MIN, EDGE_MAXCONN_MAX)
-    # two buffers per connection (request and response), each tune.bufsize
-    result["edge_mem_limit_mb"] = EDGE_BASE_MEMORY_MB + int(math.ceil(result["edge_maxconn"] * 2 * buffer_kb / 1024.0))
+    result["edge_mem_limit_mb"] = _edge_memory_mb(result["edge_maxconn"], buffer_kb)
     why["edge_mem_limit_mb"] = "%d MB + maxconn x 2 buffers x %d KB" % (EDGE_BASE_MEMORY_MB, buffer_kb)
     result["edge_cpus"] = 0.5 if vcpus <= 4 else 1.0
     why["edge_cpus"] = "a cap, not a reservation: HAProxy spends microseconds per request where LiteLLM spends milliseconds"
@@ -226,7 +230,7 @@ def sizing_problems(s):
         problems.append("worker recycling (max_requests_before_restart=%d) needs at least 2 workers: with %d worker "
                         "LiteLLM stops serving when the limit is hit" % (s["max_requests_before_restart"], workers))
     if s.get("edge"):
-        needed = EDGE_BASE_MEMORY_MB + int(math.ceil(s["edge_maxconn"] * 2 * s["edge_buffer_kb"] / 1024.0))
+        needed = _edge_memory_mb(s["edge_maxconn"], s["edge_buffer_kb"])
         if s["edge_mem_limit_mb"] < needed:
             problems.append("edge mem_limit %d MB is below what %d connections with %d KB buffers may take: %d + %d x 2 x %d KB = %d MB"
                             % (s["edge_mem_limit_mb"], s["edge_maxconn"], s["edge_buffer_kb"], EDGE_BASE_MEMORY_MB,
