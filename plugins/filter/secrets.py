@@ -13,6 +13,7 @@ import re
 import secrets
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 # LiteLLM refuses to boot with this key (1.110 master_key_boot_check compares sha256 digests);
 # the others are defaults from tutorials and compose examples.
@@ -93,31 +94,55 @@ def new_secret(prefix=""):
     return "%s%s" % (prefix, secrets.token_hex(32))
 
 
-def resolve_secrets(existing, specs):
+def _specs(specs, settings):
+    """Specs with `requested`/`rotate` filled in from `settings` where a spec names its variable."""
+    for spec in specs:
+        if settings is not None and spec.get("setting"):
+            spec = dict(spec, requested=settings.get(spec["setting"]),
+                        rotate=boolean(settings.get(spec.get("rotate_var"), False), strict=False))
+        yield spec
+
+
+def secret_conflicts(existing, specs, settings=None):
+    """One message per supplied secret that differs from the one in .env while its rotation is not
+    allowed (empty: nothing would be rotated by accident). Names only, never a value, so a task
+    can show the message without no_log."""
+    existing = existing or {}
+    messages = []
+    for spec in _specs(specs, settings):
+        requested, current = spec.get("requested") or "", existing.get(spec["name"], "")
+        if requested and current and requested != current and not spec.get("rotate"):
+            consequence = spec.get("consequence") or ""
+            messages.append(
+                "%s: the value supplied differs from the one already in .env on the host. %s"
+                "Refusing to change it; set %s=true to rotate it deliberately."
+                % (spec["name"], consequence + (" " if consequence else ""), spec.get("rotate_var", "the rotation variable")))
+    return messages
+
+
+def resolve_secrets(existing, specs, settings=None):
     """Decide the value of every managed secret.
 
     existing: dict parsed from the .env on the host ({} on a fresh host).
-    specs: list of {name, requested, rotate, rotate_var, prefix, consequence}.
+    specs: list of {name, requested, rotate, rotate_var, prefix, consequence}; with `settings`
+    (the role's variables), a spec may name its variable instead (`setting`): `requested` is
+    then settings[setting] and `rotate` settings[rotate_var] (the stack model's `secrets`).
 
     Rules, per secret: a value already on the host is kept; a missing one is generated
     (or taken from `requested`); a requested value that differs from the host's fails
-    unless `rotate` is true. Returns {values, generated, supplied, rotated, kept}: the
-    value of each secret and, per outcome, the names it applies to."""
+    unless `rotate` is true (secret_conflicts says so first). Returns {values, generated,
+    supplied, rotated, kept}: the value of each secret and, per outcome, the names it applies to."""
     existing = existing or {}
+    conflicts = secret_conflicts(existing, specs, settings)
+    if conflicts:
+        raise AnsibleFilterError(" ".join(conflicts))
     values = {}
     outcome = {"generated": [], "supplied": [], "rotated": [], "kept": []}
-    for spec in specs:
+    for spec in _specs(specs, settings):
         name = spec["name"]
         requested = spec.get("requested") or ""
         current = existing.get(name, "")
         if requested and current and requested != current:
-            if not spec.get("rotate"):
-                raise AnsibleFilterError(
-                    "%s: the value supplied differs from the one already in .env on the host. %s"
-                    "Refusing to change it; set %s=true to rotate it deliberately."
-                    % (name, (spec.get("consequence") or "") + (" " if spec.get("consequence") else ""),
-                       spec.get("rotate_var", "the rotation variable"))
-                )
             values[name], how = requested, "rotated"
         elif requested:
             values[name], how = requested, ("kept" if current else "supplied")
@@ -137,4 +162,5 @@ class FilterModule(object):
             "dotenv_render": dotenv_render,
             "master_key_problems": master_key_problems,
             "resolve_secrets": resolve_secrets,
+            "secret_conflicts": secret_conflicts,
         }

@@ -10,6 +10,7 @@ operator's overrides are applied. roles/proxy/README.md documents every formula.
 
 from __future__ import annotations
 
+import difflib
 import math
 
 from ansible.errors import AnsibleFilterError
@@ -37,6 +38,10 @@ EDGE_MAXCONN_PER_WORKER = 512       # concurrent client connections the edge tak
 EDGE_MAXCONN_MIN = 1024
 EDGE_MAXCONN_MAX = 16384
 EDGE_BASE_MEMORY_MB = 64
+EDGE_TIMEOUT_HEADROOM = 30          # the edge waits longer than LiteLLM's own request timeout
+HEALTHCHECK_PROBE_MARGIN = 1        # the probe's own HTTP timeout ends before the engine's
+POSTGRES_STOP_GRACE = 60            # a fast shutdown checkpoint; Postgres needs no request drain
+READINESS_POLL_SECONDS = 3
 
 INT_KEYS = (
     "num_workers", "litellm_mem_limit_mb", "litellm_mem_reservation_mb", "max_requests_before_restart",
@@ -44,9 +49,13 @@ INT_KEYS = (
     "redis_max_connections", "redis_maxmemory_mb", "redis_mem_limit_mb", "redis_maxclients",
     "postgres_shared_buffers_mb", "postgres_effective_cache_size_mb", "postgres_mem_limit_mb",
     "graceful_shutdown_seconds", "stop_grace_period_seconds", "healthcheck_start_period_seconds",
-    "edge_maxconn", "edge_mem_limit_mb",
+    "edge_maxconn", "edge_mem_limit_mb", "edge_timeout_seconds", "postgres_stop_grace_period_seconds",
 )
 FLOAT_KEYS = ("litellm_cpus", "redis_cpus", "postgres_cpus", "edge_cpus")
+CHOICE_KEYS = {"server": ("uvicorn", "gunicorn")}
+# keys whose value may be 0 (recycling off); every other number must be positive
+ZERO_ALLOWED = ("max_requests_before_restart", "max_requests_before_restart_jitter")
+OVERRIDES_VAR = "litellm_sizing_overrides"
 
 
 def _clamp(value, low, high):
@@ -67,10 +76,13 @@ def _host_inputs(host):
             "(got vcpus=%d, memory_mb=%d, instances=%d, request_timeout=%d)" % (vcpus, memory_mb, instances, request_timeout))
     try:
         edge_buffer_kb = int(host.get("edge_buffer_kb", 64))
+        healthcheck_timeout = int(host.get("healthcheck_timeout", 10))
+        readiness_timeout = int(host.get("readiness_timeout", 180))
     except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError("litellm_sizing needs an integer edge_buffer_kb: %s" % exc)
+        raise AnsibleFilterError("litellm_sizing needs integer edge_buffer_kb, healthcheck_timeout, readiness_timeout: %s" % exc)
     return (vcpus, memory_mb, instances, request_timeout, bool(host.get("redis_bundled")),
-            bool(host.get("postgres_bundled")), bool(host.get("database")), bool(host.get("edge")), edge_buffer_kb)
+            bool(host.get("postgres_bundled")), bool(host.get("database")), bool(host.get("edge")), edge_buffer_kb,
+            healthcheck_timeout, readiness_timeout)
 
 
 def _services(vcpus, memory_mb, redis, postgres):
@@ -116,13 +128,15 @@ def _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb):
 
 def litellm_sizing(host, overrides=None):
     """Derive the stack's settings for one host. See the module docstring."""
-    vcpus, memory_mb, instances, request_timeout, redis, postgres, database, edge, edge_buffer_kb = _host_inputs(host)
+    (vcpus, memory_mb, instances, request_timeout, redis, postgres, database, edge, edge_buffer_kb,
+     healthcheck_timeout, readiness_timeout) = _host_inputs(host)
     database = database or postgres
+    override_problems = []
     result, why, cpu_reserve, proxy_memory_mb = _services(vcpus, memory_mb, redis, postgres)
     worker_memory_mb = WORKER_MEMORY_DB_MB if database else WORKER_MEMORY_MB
 
     result["num_workers"], why["num_workers"] = _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb)
-    result.update(_apply(overrides, ("num_workers",)))
+    result.update(_apply(overrides, ("num_workers",), override_problems))
     workers = result["num_workers"]
 
     result["litellm_cpus"] = round(max(1.0, vcpus - cpu_reserve), 2)
@@ -150,7 +164,7 @@ def litellm_sizing(host, overrides=None):
             "off: with one worker LiteLLM stops serving when the limit is hit" if workers < 2 else
             "off: without the edge every recycle fails the requests queued on the worker's keep-alive connections")
     if edge:
-        _edge(result, why, workers, edge_buffer_kb, vcpus)
+        _edge(result, why, workers, edge_buffer_kb, vcpus, request_timeout)
 
     _database(result, why, database, postgres, instances, workers)
     if redis:
@@ -164,14 +178,34 @@ def litellm_sizing(host, overrides=None):
     result["healthcheck_start_period_seconds"] = HEALTHCHECK_START_PERIOD_DB if database else HEALTHCHECK_START_PERIOD
     why["graceful_shutdown_seconds"] = "= request_timeout: a stop lets the longest allowed request finish"
     why["stop_grace_period_seconds"] = "graceful shutdown + %d s before SIGKILL" % STOP_GRACE_HEADROOM
+    _timers(result, why, healthcheck_timeout, readiness_timeout, postgres)
 
-    result.update(_apply(overrides, tuple(k for k in INT_KEYS + FLOAT_KEYS + ("server",) if k != "num_workers")))
+    result.update(_apply(overrides, tuple(k for k in INT_KEYS + FLOAT_KEYS + ("server",) if k != "num_workers"),
+                         override_problems))
+    override_problems += _unknown_overrides(overrides)
     result.update(vcpus=vcpus, memory_mb=memory_mb, instances=instances, request_timeout=request_timeout,
                   worker_memory_mb=worker_memory_mb, database=database, redis_bundled=redis, postgres_bundled=postgres,
-                  edge=edge, edge_buffer_kb=edge_buffer_kb)
+                  edge=edge, edge_buffer_kb=edge_buffer_kb, healthcheck_timeout=healthcheck_timeout,
+                  readiness_timeout=readiness_timeout)
     result["why"] = why
-    result["problems"] = sizing_problems(result)
+    # an override that is not a valid value says so first; the invariants judge what is left
+    result["problems"] = override_problems + sizing_problems(result)
     return result
+
+
+def _timers(result, why, healthcheck_timeout, readiness_timeout, postgres):
+    """Timeouts that follow from other settings (the templates print them, never compute them)."""
+    result["healthcheck_probe_timeout_seconds"] = max(1, healthcheck_timeout - HEALTHCHECK_PROBE_MARGIN)
+    why["healthcheck_probe_timeout_seconds"] = (
+        "the probe's HTTP timeout: the healthcheck timeout - %d s, so the probe reports before the engine kills it"
+        % HEALTHCHECK_PROBE_MARGIN)
+    result["readiness_poll_seconds"] = READINESS_POLL_SECONDS
+    result["readiness_retries"] = int(math.ceil(readiness_timeout / float(READINESS_POLL_SECONDS)))
+    why["readiness_retries"] = "readiness timeout %d s / one poll every %d s (rounded up)" % (
+        readiness_timeout, READINESS_POLL_SECONDS)
+    if postgres:
+        result["postgres_stop_grace_period_seconds"] = POSTGRES_STOP_GRACE
+        why["postgres_stop_grace_period_seconds"] = "a fast shutdown writes a checkpoint; nothing to drain"
 
 
 def _edge_memory_mb(maxconn, buffer_kb):
@@ -179,7 +213,7 @@ def _edge_memory_mb(maxconn, buffer_kb):
     return EDGE_BASE_MEMORY_MB + int(math.ceil(maxconn * 2 * buffer_kb / 1024.0))
 
 
-def _edge(result, why, workers, buffer_kb, vcpus):
+def _edge(result, why, workers, buffer_kb, vcpus, request_timeout):
     """HAProxy in front of the proxy: connection cap and the memory its buffers may take."""
     result["edge_maxconn"] = int(_clamp(workers * EDGE_MAXCONN_PER_WORKER, EDGE_MAXCONN_MIN, EDGE_MAXCONN_MAX))
     why["edge_maxconn"] = "%d client connections per LiteLLM worker, %d..%d" % (
@@ -187,6 +221,10 @@ def _edge(result, why, workers, buffer_kb, vcpus):
     result["edge_mem_limit_mb"] = _edge_memory_mb(result["edge_maxconn"], buffer_kb)
     why["edge_mem_limit_mb"] = "%d MB + maxconn x 2 buffers x %d KB" % (EDGE_BASE_MEMORY_MB, buffer_kb)
     result["edge_cpus"] = 0.5 if vcpus <= 4 else 1.0
+    result["edge_bufsize_bytes"] = buffer_kb * 1024
+    why["edge_bufsize_bytes"] = "litellm_edge_buffer_kb: requests up to this size are buffered whole and can be retried"
+    result["edge_timeout_seconds"] = request_timeout + EDGE_TIMEOUT_HEADROOM
+    why["edge_timeout_seconds"] = "LiteLLM's request_timeout + %d s: LiteLLM answers (or times out) first" % EDGE_TIMEOUT_HEADROOM
     why["edge_cpus"] = "a cap, not a reservation: HAProxy spends microseconds per request where LiteLLM spends milliseconds"
 
 
@@ -206,18 +244,59 @@ def _database(result, why, database, postgres, instances, workers):
         reserve, DB_POOL_MIN, DB_POOL_MAX)
 
 
-def _apply(overrides, keys):
-    """Operator values that replace derived ones ('auto', '' and None mean: derive)."""
+def _apply(overrides, keys, problems):
+    """Operator values that replace derived ones ('auto', '' and None mean: derive). A value of the
+    wrong type or range is not applied: it becomes a problem that names the variable."""
     out = {}
     for key in keys:
         value = (overrides or {}).get(key)
         if value in (None, "", "auto"):
             continue
-        try:
-            out[key] = int(value) if key in INT_KEYS else (float(value) if key in FLOAT_KEYS else value)
-        except (TypeError, ValueError):
-            raise AnsibleFilterError("litellm_sizing: %s must be a number or 'auto', got %r" % (key, value))
+        name = "%s.%s" % (OVERRIDES_VAR, key)
+        if key in CHOICE_KEYS:
+            if value not in CHOICE_KEYS[key]:
+                problems.append("%s must be one of %s or 'auto' (got %r)" % (name, ", ".join(CHOICE_KEYS[key]), value))
+            else:
+                out[key] = value
+            continue
+        number = _number(value, key in INT_KEYS)
+        if number is None:
+            problems.append("%s must be a %s or 'auto' (got %r)" % (
+                name, "whole number" if key in INT_KEYS else "number", value))
+        elif number < 0 or (number == 0 and key not in ZERO_ALLOWED):
+            problems.append("%s must be %s (got %r)" % (name, "0 or more" if key in ZERO_ALLOWED else "more than 0", value))
+        else:
+            out[key] = number
     return out
+
+
+def _number(value, whole):
+    """int/float from an int, float or numeric string; None for anything else (bools included)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    if whole:
+        return int(number) if number == int(number) else None
+    return number
+
+
+def _unknown_overrides(overrides):
+    if overrides is None:
+        return []
+    if not isinstance(overrides, dict):
+        return ["%s must be a mapping of sizing keys to values (got %s)" % (OVERRIDES_VAR, type(overrides).__name__)]
+    known = set(INT_KEYS + FLOAT_KEYS) | set(CHOICE_KEYS)
+    problems = []
+    for key in sorted(set(overrides) - known, key=str):
+        close = difflib.get_close_matches(str(key), sorted(known), n=1)
+        problems.append("%s.%s is not a sizing key%s" % (
+            OVERRIDES_VAR, key, (" (did you mean %s?)" % close[0]) if close else " (keys: %s)" % ", ".join(sorted(known))))
+    return problems
 
 
 def sizing_problems(s):

@@ -154,8 +154,44 @@ def test_short_graceful_shutdown_is_a_problem():
 def test_bad_inputs_fail_clearly():
     with pytest.raises(AnsibleFilterError, match="vcpus >= 1"):
         size(0, 4096)
-    with pytest.raises(AnsibleFilterError, match="must be a number or 'auto'"):
-        size(2, 4096, overrides={"num_workers": "many"})
+
+
+@pytest.mark.parametrize("overrides, problem", [
+    ({"num_workers": "many"}, "litellm_sizing_overrides.num_workers must be a whole number or 'auto' (got 'many')"),
+    ({"num_workers": 2.5}, "litellm_sizing_overrides.num_workers must be a whole number or 'auto' (got 2.5)"),
+    ({"num_workers": True}, "litellm_sizing_overrides.num_workers must be a whole number or 'auto' (got True)"),
+    ({"num_workers": 0}, "litellm_sizing_overrides.num_workers must be more than 0 (got 0)"),
+    ({"litellm_cpus": "fast"}, "litellm_sizing_overrides.litellm_cpus must be a number or 'auto' (got 'fast')"),
+    ({"litellm_cpus": -1}, "litellm_sizing_overrides.litellm_cpus must be more than 0 (got -1)"),
+    ({"server": "granian"}, "litellm_sizing_overrides.server must be one of uvicorn, gunicorn or 'auto' (got 'granian')"),
+    ({"max_requests_before_restart": -5}, "litellm_sizing_overrides.max_requests_before_restart must be 0 or more (got -5)"),
+    ({"num_worker": 4}, "litellm_sizing_overrides.num_worker is not a sizing key (did you mean num_workers?)"),
+])
+def test_bad_overrides_are_problems_that_name_the_variable(overrides, problem):
+    s = size(4, 8192, overrides=overrides)
+    assert s["problems"][0] == problem
+    # the bad value is not applied: what is left is the derived stack
+    assert s["num_workers"] == size(4, 8192)["num_workers"]
+
+
+def test_numeric_strings_and_zero_recycling_are_accepted():
+    s = size(4, 8192, overrides={"num_workers": "3", "litellm_cpus": "1.5", "max_requests_before_restart": 0,
+                                 "max_requests_before_restart_jitter": 0})
+    assert s["problems"] == []
+    assert (s["num_workers"], s["litellm_cpus"], s["max_requests_before_restart"]) == (3, 1.5, 0)
+
+
+def test_derived_timers():
+    host = {"vcpus": 2, "memory_mb": 4096, "request_timeout": 300, "edge": True, "edge_buffer_kb": 32,
+            "postgres_bundled": True, "healthcheck_timeout": 7, "readiness_timeout": 100}
+    s = litellm_sizing(host)
+    assert s["edge_timeout_seconds"] == 330
+    assert s["edge_bufsize_bytes"] == 32 * 1024
+    assert s["healthcheck_probe_timeout_seconds"] == 6
+    assert (s["readiness_retries"], s["readiness_poll_seconds"]) == (34, 3)
+    assert s["postgres_stop_grace_period_seconds"] == 60
+    assert "postgres_stop_grace_period_seconds" not in size(2, 4096)
+    assert litellm_sizing(dict(host, healthcheck_timeout=1))["healthcheck_probe_timeout_seconds"] == 1
 
 
 def test_problems_checker_flags_a_too_small_memory_limit():

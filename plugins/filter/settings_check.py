@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+# Copyright: gatewayops engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Preflight checks of the proxy role's variables, before anything on the host changes.
+
+litellm_settings_problems(settings) names only the variables that are wrong, each with its
+value and what it must be. litellm_unknown_variables(names, known) finds litellm_* variables
+that no role of the collection defines (a misspelt name is otherwise silently ignored) and
+suggests the closest real one. Type checks come first from each role's argument spec; these
+are the checks of value an argument spec cannot express."""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import ipaddress
+import os
+import re
+from urllib.parse import urlsplit
+
+import yaml
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+ENV_REFERENCE = "os.environ/"
+
+
+def _int(value):
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number == int(number) else None
+
+
+def _in_range(problems, settings, name, low, high=None):
+    number = _int(settings.get(name))
+    if number is None or number < low or (high is not None and number > high):
+        what = "a whole number from %d to %d" % (low, high) if high is not None else "a whole number >= %d" % low
+        problems.append("%s must be %s (got %r)" % (name, what, settings.get(name)))
+
+
+def _control(text):
+    """The first control character of text, shown escaped, or None."""
+    match = _CONTROL.search(text)
+    return None if match is None else repr(match.group(0))[1:-1]
+
+
+def _text_problem(where, value):
+    if not isinstance(value, str) or not value.strip():
+        return "%s must be a non-empty string (got %r)" % (where, value)
+    bad = _control(value)
+    if bad:
+        return "%s contains a control character (%s): %r" % (where, bad, value)
+    if value != value.strip():
+        return "%s has leading or trailing white space: %r" % (where, value)
+    return None
+
+
+def _api_base_problem(where, value):
+    problem = _text_problem(where, value)
+    if problem or value.startswith(ENV_REFERENCE):
+        return problem
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "%s must be an http:// or https:// URL with a host, or %s<VARIABLE> (got %r)" % (
+            where, ENV_REFERENCE, value)
+    return None
+
+
+def _model_problems(models):
+    name = "litellm_model_list"
+    if not isinstance(models, list) or not models:
+        return ["%s must be a list of at least one model (got %r)" % (name, models)]
+    problems = []
+    for index, model in enumerate(models):
+        where = "%s[%d]" % (name, index)
+        if not isinstance(model, dict):
+            problems.append("%s must be a mapping with model_name and litellm_params (got %r)" % (where, model))
+            continue
+        checks = [_text_problem(where + ".model_name", model.get("model_name"))]
+        params = model.get("litellm_params")
+        if not isinstance(params, dict):
+            checks.append("%s.litellm_params must be a mapping with at least model (got %r)" % (where, params))
+        else:
+            checks.append(_text_problem(where + ".litellm_params.model", params.get("model")))
+            if "api_base" in params:
+                checks.append(_api_base_problem(where + ".litellm_params.api_base", params.get("api_base")))
+        problems += [problem for problem in checks if problem]
+    return problems
+
+
+def _address_problem(value):
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return ("litellm_bind_address must be an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 or 0.0.0.0 "
+                "(got %r)" % (value,))
+    return None
+
+
+def litellm_settings_problems(settings):
+    """Problems with the proxy role's variables (empty list: all good). Only the failing ones."""
+    s = settings or {}
+    problems = []
+    project_dir = s.get("litellm_project_dir")
+    if not isinstance(project_dir, str) or not project_dir.startswith("/") or _control(project_dir):
+        problems.append("litellm_project_dir must be an absolute path (got %r)" % (project_dir,))
+    if not isinstance(s.get("litellm_project_name"), str) or not _PROJECT_NAME.match(s["litellm_project_name"]):
+        problems.append("litellm_project_name must be lower-case letters, digits, '-' or '_', starting with a letter "
+                        "or digit (got %r)" % (s.get("litellm_project_name"),))
+    problems += _model_problems(s.get("litellm_model_list"))
+    if not _VERSION.match(str(s.get("litellm_version", ""))):
+        problems.append("litellm_version must be X.Y.Z, e.g. 1.108.7 (got %r)" % (s.get("litellm_version"),))
+    _in_range(problems, s, "litellm_port", 1, 65535)
+    address = _address_problem(s.get("litellm_bind_address"))
+    if address:
+        problems.append(address)
+    _in_range(problems, s, "litellm_instances", 1)
+    if s.get("litellm_log_level") not in LOG_LEVELS:
+        problems.append("litellm_log_level must be one of %s (got %r)" % ("/".join(LOG_LEVELS), s.get("litellm_log_level")))
+    if boolean(s.get("litellm_postgres_enabled", False), strict=False) and s.get("litellm_database_url"):
+        problems.append("litellm_postgres_enabled and litellm_database_url are both set: use the bundled Postgres "
+                        "or an external database, not both")
+    names = [m.get("model_name") for m in s.get("litellm_model_list") or [] if isinstance(m, dict)]
+    missing = [model for model in s.get("litellm_required_models") or [] if model not in names]
+    if missing:
+        problems.append("litellm_required_models names %s, which litellm_model_list does not have (models: %s)"
+                        % (", ".join(map(str, missing)), ", ".join(map(str, names)) or "none"))
+    if boolean(s.get("litellm_edge_enabled", False), strict=False):
+        if not s.get("litellm_edge_image"):
+            problems.append("litellm_edge_image must name an image (got %r)" % (s.get("litellm_edge_image"),))
+        _in_range(problems, s, "litellm_edge_buffer_kb", 16, 1024)
+        _in_range(problems, s, "litellm_edge_retries", 0, 10)
+        _in_range(problems, s, "litellm_edge_keepalive_seconds", 1)
+    return problems
+
+
+def known_variables(argument_specs):
+    """Every option of every entry point of the given parsed meta/argument_specs.yml documents."""
+    known = set()
+    for document in argument_specs or []:
+        for entry in ((document or {}).get("argument_specs") or {}).values():
+            known.update((entry or {}).get("options") or {})
+    return known
+
+
+def litellm_role_variables(roles_dir):
+    """The variables every role under roles_dir documents in its meta/argument_specs.yml (the
+    collection's own roles: a variable a new role documents is known without another list)."""
+    documents = []
+    for path in sorted(glob.glob(os.path.join(str(roles_dir), "*", "meta", "argument_specs.yml"))):
+        with open(path, encoding="utf-8") as handle:
+            documents.append(yaml.safe_load(handle))
+    if not documents:
+        raise AnsibleFilterError("litellm_role_variables: no meta/argument_specs.yml under %s" % roles_dir)
+    return sorted(known_variables(documents))
+
+
+def litellm_unknown_variables(names, known):
+    """One message per litellm_* name that is not known, with the closest known name."""
+    known = sorted(set(known))
+    messages = []
+    for name in sorted(set(names) - set(known)):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        messages.append("%s is not a variable of gatewayops.litellm and is ignored%s" % (
+            name, (" (did you mean %s?)" % close[0]) if close else ""))
+    return messages
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "litellm_role_variables": litellm_role_variables,
+            "litellm_settings_problems": litellm_settings_problems,
+            "litellm_unknown_variables": litellm_unknown_variables,
+        }

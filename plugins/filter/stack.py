@@ -1,0 +1,276 @@
+# -*- coding: utf-8 -*-
+# Copyright: gatewayops engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proxy stack as data, in one pure function.
+
+litellm_stack(settings, sizing, version_info, image) takes the role's public variables (a
+mapping of every litellm_* variable), the output of litellm_sizing, the output of
+litellm_version_info and the tag of the proxy image, and returns what the templates print and
+the tasks use: config.yaml as a mapping, the proxy's non-secret environment, its command line,
+the commands that validate config.yaml and haproxy.cfg in their own images, the secrets the
+role manages (names and rules, never values) and the model modes model_probe needs. It derives
+no number (sizing.py does) and judges no version (versions.py does)."""
+
+from __future__ import annotations
+
+import shlex
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+CONTAINER_CONFIG = "/etc/litellm/config.yaml"
+CONTAINER_PORT = 4000
+SEPARATE_HEALTH_PORT = 4001
+EDGE_CONFIG = "/usr/local/etc/haproxy/haproxy.cfg"
+REDIS_HOST = "redis"
+REDIS_PORT = 6379
+POSTGRES_HOST = "postgres"
+POSTGRES_PORT = 5432
+
+# Error-type-aware retries. Client errors (400 bad request, 401/403 auth, 404, content policy)
+# fail the same way on every try: never retried, and they do not cool a deployment down. Rate
+# limits, timeouts and 5xx are transient: retried (LiteLLM backs off between tries, honouring
+# retry-after), and enough of them cool the deployment down.
+RETRY_POLICY = {
+    "BadRequestErrorRetries": 0,
+    "AuthenticationErrorRetries": 0,
+    "NotFoundErrorRetries": 0,
+    "ContentPolicyViolationErrorRetries": 0,
+    "RateLimitErrorRetries": 3,
+    "TimeoutErrorRetries": 2,
+    "InternalServerErrorRetries": 3,
+    "ServiceUnavailableErrorRetries": 3,
+}
+ALLOWED_FAILS_POLICY = {
+    "BadRequestErrorAllowedFails": 1000,
+    "ContentPolicyViolationErrorAllowedFails": 1000,
+    "AuthenticationErrorAllowedFails": 3,
+    "RateLimitErrorAllowedFails": 100,
+    "TimeoutErrorAllowedFails": 10,
+    "InternalServerErrorAllowedFails": 10,
+    "ServiceUnavailableErrorAllowedFails": 10,
+    "BadGatewayErrorAllowedFails": 10,
+}
+# Probe paths LiteLLM should not write an access-log line for.
+QUIET_ACCESS_LOG_PATHS = "/health/liveliness,/health/readiness,/metrics,/metrics/"
+
+_REQUIRED = (
+    "litellm_project_dir", "litellm_bind_address", "litellm_port", "litellm_model_list", "litellm_request_timeout",
+    "litellm_json_logs", "litellm_prometheus_enabled", "litellm_redis_enabled", "litellm_cache_ttl_seconds",
+    "litellm_litellm_settings", "litellm_general_settings", "litellm_router_settings", "litellm_postgres_enabled",
+    "litellm_database_url", "litellm_slack_webhook_url", "litellm_alerting_threshold_seconds", "litellm_num_retries",
+    "litellm_allowed_fails", "litellm_cooldown_seconds", "litellm_log_level", "litellm_python_gc_threshold",
+    "litellm_environment", "litellm_edge_image",
+)
+
+
+def _bool(value):
+    return boolean(value, strict=False)
+
+
+def _merge(base, override):
+    """Recursive dict merge, the operator's values win (like Jinja's combine(recursive=true))."""
+    out = dict(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def database_enabled(settings):
+    """Database mode: the bundled Postgres or an external DATABASE_URL."""
+    return _bool(settings.get("litellm_postgres_enabled")) or len(settings.get("litellm_database_url") or "") > 0
+
+
+def litellm_sizing_inputs(settings):
+    """The host as the sizing model (litellm_sizing) takes it, from the role's settings."""
+    return {
+        "vcpus": settings["litellm_sizing_vcpus"],
+        "memory_mb": settings["litellm_sizing_memory_mb"],
+        "instances": settings["litellm_instances"],
+        "request_timeout": settings["litellm_request_timeout"],
+        "redis_bundled": _bool(settings["litellm_redis_enabled"]),
+        "postgres_bundled": _bool(settings["litellm_postgres_enabled"]),
+        "database": database_enabled(settings),
+        "edge": _bool(settings["litellm_edge_enabled"]),
+        "edge_buffer_kb": settings["litellm_edge_buffer_kb"],
+        "healthcheck_timeout": settings["litellm_healthcheck_timeout_seconds"],
+        "readiness_timeout": settings["litellm_readiness_timeout"],
+    }
+
+
+def local_url(settings):
+    """URL the host itself reaches the published port on (a wildcard bind answers on loopback)."""
+    address = str(settings["litellm_bind_address"])
+    if address in ("0.0.0.0", "::"):
+        address = "127.0.0.1"
+    elif ":" in address:
+        address = "[%s]" % address
+    return "http://%s:%s" % (address, int(settings["litellm_port"]))
+
+
+def _config(s, sizing, features):
+    litellm_settings = {
+        "request_timeout": int(s["litellm_request_timeout"]),
+        "json_logs": _bool(s["litellm_json_logs"]),
+        "set_verbose": False,
+        "turn_off_message_logging": True,
+        "redact_user_api_key_info": True,
+    }
+    if _bool(s["litellm_prometheus_enabled"]):
+        litellm_settings["callbacks"] = ["prometheus"]
+    if _bool(s["litellm_redis_enabled"]):
+        litellm_settings.update(cache=True, cache_params={
+            "type": "redis", "ttl": int(s["litellm_cache_ttl_seconds"]), "namespace": "litellm.cache"})
+
+    general_settings = {
+        "master_key": "os.environ/LITELLM_MASTER_KEY",
+        "disable_error_logs": True,
+        "proxy_batch_write_at": 60,
+        "health_check_details": False,
+        "background_health_checks": False,
+    }
+    if database_enabled(s):
+        general_settings.update(database_connection_pool_limit=sizing["database_connection_pool_limit"],
+                                database_connection_timeout=60)
+    if features.get("drain_endpoint"):
+        general_settings["enable_drain_endpoint"] = True
+    if len(s["litellm_slack_webhook_url"] or "") > 0:
+        general_settings.update(alerting=["slack"], alerting_threshold=int(s["litellm_alerting_threshold_seconds"]))
+
+    router_settings = {
+        "routing_strategy": "simple-shuffle",
+        "num_retries": int(s["litellm_num_retries"]),
+        "timeout": int(s["litellm_request_timeout"]),
+        "allowed_fails": int(s["litellm_allowed_fails"]),
+        "cooldown_time": int(s["litellm_cooldown_seconds"]),
+        "retry_policy": dict(RETRY_POLICY),
+        "allowed_fails_policy": dict(ALLOWED_FAILS_POLICY),
+    }
+    return {
+        "model_list": list(s["litellm_model_list"]),
+        "litellm_settings": _merge(litellm_settings, s["litellm_litellm_settings"]),
+        "general_settings": _merge(general_settings, s["litellm_general_settings"]),
+        "router_settings": _merge(router_settings, s["litellm_router_settings"]),
+    }
+
+
+def _container_env(s, sizing, features, health_port):
+    env = {
+        "LITELLM_LOG": str(s["litellm_log_level"]),
+        "LITELLM_MODE": "PRODUCTION",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "PYTHON_GC_THRESHOLD": str(s["litellm_python_gc_threshold"]),
+        "GRACEFUL_SHUTDOWN_TIMEOUT": str(sizing["graceful_shutdown_seconds"]),
+    }
+    if features.get("offline_mode"):
+        env["LITELLM_OFFLINE_MODE"] = "true"
+    if features.get("separate_health_app"):
+        env.update(SEPARATE_HEALTH_APP="1", SEPARATE_HEALTH_PORT=str(health_port),
+                   SUPERVISORD_STOPWAITSECS=str(sizing["graceful_shutdown_seconds"]))
+    if features.get("access_log_path_filter"):
+        env["LITELLM_DISABLE_ACCESS_LOG_PATHS"] = QUIET_ACCESS_LOG_PATHS
+    if _bool(s["litellm_redis_enabled"]):
+        env.update(REDIS_HOST=REDIS_HOST, REDIS_PORT=str(REDIS_PORT),
+                   REDIS_MAX_CONNECTIONS=str(sizing["redis_max_connections"]))
+    env.update({str(k): str(v) for k, v in (s["litellm_environment"] or {}).items()})
+    return env
+
+
+def _command(sizing):
+    command = ["--config", CONTAINER_CONFIG, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT),
+               "--num_workers", str(sizing["num_workers"])]
+    if sizing["server"] == "gunicorn":
+        command.append("--run_gunicorn")
+    if int(sizing["max_requests_before_restart"]) > 0:
+        command += ["--max_requests_before_restart", str(sizing["max_requests_before_restart"]),
+                    "--max_requests_before_restart_jitter", str(sizing["max_requests_before_restart_jitter"])]
+    return command
+
+
+def _secrets(s, features):
+    """The secrets the role keeps in .env: names and rules, never values (secrets.py resolves them)."""
+    specs = [
+        {"name": "LITELLM_MASTER_KEY", "setting": "litellm_master_key", "rotate_var": "litellm_master_key_rotate",
+         "prefix": "sk-", "consequence": "Clients and scripts that use the current master key would be locked out."},
+        {"name": "LITELLM_SALT_KEY", "setting": "litellm_salt_key", "rotate_var": "litellm_salt_key_rotate",
+         "prefix": "sk-", "consequence": "A new salt key makes every credential stored in the LiteLLM database unreadable."},
+    ]
+    if features.get("drain_endpoint"):
+        specs.append({"name": "DRAIN_ENDPOINT_TOKEN", "prefix": ""})
+    if _bool(s["litellm_redis_enabled"]):
+        specs.append({"name": "REDIS_PASSWORD", "setting": "litellm_redis_password",
+                      "rotate_var": "litellm_redis_password_rotate", "prefix": ""})
+    if _bool(s["litellm_postgres_enabled"]):
+        specs.append({"name": "POSTGRES_PASSWORD", "setting": "litellm_postgres_password",
+                      "rotate_var": "litellm_postgres_password_rotate", "prefix": "",
+                      "consequence": "The database keeps the password it was created with; change it in Postgres first."})
+    return specs
+
+
+def _validate_config_command(env, env_file, image):
+    """`litellm --validate_config` in the target image, offline, read-only, no capabilities; root in
+    the container so that it can read the template module's 0600 temp file (%s)."""
+    argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges", "--user", "0:0", "--env-file", env_file]
+    for name in sorted(env):
+        argv += ["--env", "%s=%s" % (name, env[name])]
+    head = " ".join(shlex.quote(part) for part in argv)
+    tail = " ".join(shlex.quote(part) for part in [image, "--config", CONTAINER_CONFIG, "--validate_config"])
+    return "%s --volume %%s:%s:ro %s" % (head, CONTAINER_CONFIG, tail)
+
+
+def _validate_edge_command(edge_image):
+    """haproxy -c in the edge image on the candidate haproxy.cfg (%s)."""
+    head = "docker run --rm --network none --read-only --cap-drop ALL --security-opt no-new-privileges --user 0:0"
+    tail = " ".join(shlex.quote(part) for part in ["--entrypoint", "haproxy", edge_image, "-c", "-q", "-f", EDGE_CONFIG])
+    return "%s --volume %%s:%s:ro %s" % (head, EDGE_CONFIG, tail)
+
+
+def _model_modes(model_list):
+    """model_name -> model_info.mode where the config sets one (model_probe's `modes`)."""
+    modes = {}
+    for entry in model_list:
+        mode = (entry.get("model_info") or {}).get("mode") if isinstance(entry, dict) else None
+        if mode:
+            modes[entry["model_name"]] = mode
+    return modes
+
+
+def litellm_stack(settings, sizing, version_info, image):
+    """Build the stack model. See the module docstring."""
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("litellm_stack needs the role's settings as a mapping, got %s" % type(settings).__name__)
+    missing = [name for name in _REQUIRED if name not in settings]
+    if missing:
+        raise AnsibleFilterError("litellm_stack: settings lack %s" % ", ".join(missing))
+    features = (version_info or {}).get("features", {})
+    health_port = SEPARATE_HEALTH_PORT if features.get("separate_health_app") else CONTAINER_PORT
+    env = _container_env(settings, sizing, features, health_port)
+    env_file = "%s/.env" % str(settings["litellm_project_dir"]).rstrip("/")
+    return {
+        "image": image,
+        "database": database_enabled(settings),
+        "local_url": local_url(settings),
+        "container_config": CONTAINER_CONFIG,
+        "container_port": CONTAINER_PORT,
+        "health_port": health_port,
+        "edge_config": EDGE_CONFIG,
+        "postgres_host": POSTGRES_HOST,
+        "postgres_port": POSTGRES_PORT,
+        "env_file": env_file,
+        "config": _config(settings, sizing, features),
+        "container_env": env,
+        "command": _command(sizing),
+        "secrets": _secrets(settings, features),
+        "model_modes": _model_modes(settings["litellm_model_list"]),
+        "validate_config_command": _validate_config_command(env, env_file, image),
+        "validate_edge_command": _validate_edge_command(str(settings["litellm_edge_image"])),
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"litellm_stack": litellm_stack, "litellm_sizing_inputs": litellm_sizing_inputs}

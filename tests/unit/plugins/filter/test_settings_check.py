@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+"""Preflight checks of value (plugins/filter/settings_check.py)."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.gatewayops.litellm.plugins.filter.settings_check import (
+    litellm_role_variables, litellm_settings_problems, litellm_unknown_variables)
+
+ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
+GOOD = {
+    "litellm_project_dir": "/opt/litellm", "litellm_project_name": "litellm", "litellm_version": "1.108.7",
+    "litellm_port": 4000, "litellm_bind_address": "127.0.0.1", "litellm_instances": 1, "litellm_log_level": "ERROR",
+    "litellm_postgres_enabled": False, "litellm_database_url": "", "litellm_required_models": ["chat"],
+    "litellm_edge_enabled": True, "litellm_edge_image": "haproxy:3.0.5-bookworm", "litellm_edge_buffer_kb": 64,
+    "litellm_edge_retries": 3, "litellm_edge_keepalive_seconds": 60,
+    "litellm_model_list": [{"model_name": "chat", "litellm_params": {"model": "openai/x", "api_base": "http://b:8080/v1"}},
+                           {"model_name": "azure", "litellm_params": {"model": "azure/x", "api_base": "os.environ/AZ_BASE"}}],
+}
+
+
+def problems(**changes):
+    return litellm_settings_problems(dict(GOOD, **changes))
+
+
+def test_good_settings_have_no_problem():
+    assert problems() == []
+
+
+def test_only_the_failing_settings_are_named():
+    found = problems(litellm_port=70000, litellm_bind_address="999.1.1.1")
+    assert found == [
+        "litellm_port must be a whole number from 1 to 65535 (got 70000)",
+        "litellm_bind_address must be an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 or 0.0.0.0 (got '999.1.1.1')",
+    ]
+    assert not any("litellm_project_dir" in p or "litellm_version" in p for p in found)
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"litellm_project_dir": "opt/litellm"}, "litellm_project_dir must be an absolute path (got 'opt/litellm')"),
+    ({"litellm_project_name": "My.Stack"}, "litellm_project_name must be lower-case letters"),
+    ({"litellm_version": "latest"}, "litellm_version must be X.Y.Z, e.g. 1.108.7 (got 'latest')"),
+    ({"litellm_port": "http"}, "litellm_port must be a whole number from 1 to 65535 (got 'http')"),
+    ({"litellm_instances": 0}, "litellm_instances must be a whole number >= 1 (got 0)"),
+    ({"litellm_log_level": "TRACE"}, "litellm_log_level must be one of DEBUG/INFO/WARNING/ERROR/CRITICAL (got 'TRACE')"),
+    ({"litellm_postgres_enabled": True, "litellm_database_url": "postgresql://x"},
+     "litellm_postgres_enabled and litellm_database_url are both set"),
+    ({"litellm_required_models": ["chat", "gpt-5"]},
+     "litellm_required_models names gpt-5, which litellm_model_list does not have"),
+    ({"litellm_edge_buffer_kb": 8}, "litellm_edge_buffer_kb must be a whole number from 16 to 1024 (got 8)"),
+    ({"litellm_edge_image": ""}, "litellm_edge_image must name an image"),
+    ({"litellm_model_list": []}, "litellm_model_list must be a list of at least one model"),
+    ({"litellm_model_list": ["chat"]}, "litellm_model_list[0] must be a mapping"),
+    ({"litellm_model_list": [{"model_name": "chat"}]}, "litellm_model_list[0].litellm_params must be a mapping"),
+    ({"litellm_model_list": [{"model_name": "", "litellm_params": {"model": "m"}}]},
+     "litellm_model_list[0].model_name must be a non-empty string (got '')"),
+    ({"litellm_model_list": [{"model_name": "chat\nmodel", "litellm_params": {"model": "m"}}]},
+     "litellm_model_list[0].model_name contains a control character (\\n): 'chat\\nmodel'"),
+    ({"litellm_model_list": [{"model_name": "chat", "litellm_params": {"model": "m\x1b[31m"}}]},
+     "litellm_model_list[0].litellm_params.model contains a control character (\\x1b)"),
+    ({"litellm_model_list": [{"model_name": "chat", "litellm_params": {"model": "m", "api_base": "http://h/v1\r\nX: y"}}]},
+     "litellm_model_list[0].litellm_params.api_base contains a control character (\\r)"),
+    ({"litellm_model_list": [{"model_name": "chat", "litellm_params": {"model": "m", "api_base": "ftp://h/v1"}}]},
+     "litellm_model_list[0].litellm_params.api_base must be an http:// or https:// URL with a host"),
+    ({"litellm_model_list": [{"model_name": " chat", "litellm_params": {"model": "m"}}]},
+     "litellm_model_list[0].model_name has leading or trailing white space"),
+])
+def test_each_rule_names_its_variable(changes, expected):
+    found = problems(**changes)
+    assert len(found) >= 1
+    assert found[0].startswith(expected), found
+
+
+def test_edge_settings_are_not_checked_without_the_edge():
+    assert problems(litellm_edge_enabled=False, litellm_edge_buffer_kb=1, litellm_edge_image="") == []
+
+
+def test_ipv6_and_wildcard_bind_addresses_are_accepted():
+    assert problems(litellm_bind_address="::1") == problems(litellm_bind_address="0.0.0.0") == []
+
+
+def test_unknown_variables_get_the_closest_real_name():
+    known = litellm_role_variables(ROLES)
+    assert "litellm_num_retries" in known and "docker_host_manage_service" in known
+    messages = litellm_unknown_variables(["litellm_port", "litellm_readines_timeout", "litellm_zzz"], known)
+    assert messages == [
+        "litellm_readines_timeout is not a variable of gatewayops.litellm and is ignored (did you mean litellm_readiness_timeout?)",
+        "litellm_zzz is not a variable of gatewayops.litellm and is ignored",
+    ]
+
+
+def test_role_variables_need_argument_specs(tmp_path):
+    with pytest.raises(AnsibleFilterError, match="no meta/argument_specs.yml"):
+        litellm_role_variables(tmp_path)

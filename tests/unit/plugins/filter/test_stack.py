@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+"""The stack model (plugins/filter/stack.py): pure, so every branch is checked here."""
+
+from __future__ import annotations
+
+import pathlib
+import shlex
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.gatewayops.litellm.plugins.filter.sizing import litellm_sizing
+from ansible_collections.gatewayops.litellm.plugins.filter.stack import (
+    ALLOWED_FAILS_POLICY, RETRY_POLICY, litellm_sizing_inputs, litellm_stack, local_url)
+from ansible_collections.gatewayops.litellm.plugins.filter.versions import litellm_version_info
+
+DEFAULTS = pathlib.Path(__file__).resolve().parents[4] / "roles" / "proxy" / "defaults" / "main.yml"
+IMAGE = "gatewayops/litellm-proxy:1.108.7-0123456789ab"
+MODELS = [
+    {"model_name": "chat", "litellm_params": {"model": "openai/x", "api_base": "http://b:8080/v1"}},
+    {"model_name": "embed", "litellm_params": {"model": "openai/e"}, "model_info": {"mode": "embedding"}},
+]
+
+
+def settings(**changes):
+    """The role's defaults (templated ones as None), as preflight collects them, plus changes."""
+    s = {name: None if isinstance(value, str) and "{{" in value else value
+         for name, value in yaml.safe_load(DEFAULTS.read_text()).items()}
+    s.update(litellm_model_list=MODELS, litellm_sizing_vcpus=4, litellm_sizing_memory_mb=8192)
+    s.update(changes)
+    return s
+
+
+def stack(version="1.108.7", **changes):
+    s = settings(**changes)
+    sizing = litellm_sizing(litellm_sizing_inputs(s), s["litellm_sizing_overrides"])
+    return litellm_stack(s, sizing, litellm_version_info(version, True), IMAGE), sizing
+
+
+def test_defaults_give_the_hardened_config():
+    st, sizing = stack()
+    config = st["config"]
+    assert config["model_list"] == MODELS
+    assert config["litellm_settings"] == {
+        "request_timeout": 600, "json_logs": True, "set_verbose": False, "turn_off_message_logging": True,
+        "redact_user_api_key_info": True, "callbacks": ["prometheus"], "cache": True,
+        "cache_params": {"type": "redis", "ttl": 600, "namespace": "litellm.cache"}}
+    assert config["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
+    assert "database_connection_pool_limit" not in config["general_settings"]
+    assert config["router_settings"]["retry_policy"] == RETRY_POLICY
+    assert config["router_settings"]["allowed_fails_policy"] == ALLOWED_FAILS_POLICY
+    assert st["database"] is False
+    assert st["command"] == ["--config", "/etc/litellm/config.yaml", "--host", "0.0.0.0", "--port", "4000",
+                             "--num_workers", str(sizing["num_workers"]), "--run_gunicorn",
+                             "--max_requests_before_restart", "10000", "--max_requests_before_restart_jitter", "5000"]
+    assert st["container_env"]["REDIS_MAX_CONNECTIONS"] == "50"
+    assert st["container_env"]["LITELLM_DISABLE_ACCESS_LOG_PATHS"].startswith("/health/liveliness")
+    assert "SEPARATE_HEALTH_APP" not in st["container_env"]
+    assert st["health_port"] == 4000
+    assert st["model_modes"] == {"embed": "embedding"}
+    assert st["image"] == IMAGE
+    # the rendered config is plain YAML data
+    assert yaml.safe_load(yaml.safe_dump(config)) == config
+
+
+def test_operator_sections_win_recursively():
+    st, _ = stack(litellm_litellm_settings={"cache_params": {"ttl": 5}, "drop_params": True},
+                  litellm_router_settings={"retry_policy": {"TimeoutErrorRetries": 0}})
+    assert st["config"]["litellm_settings"]["cache_params"] == {"type": "redis", "ttl": 5, "namespace": "litellm.cache"}
+    assert st["config"]["litellm_settings"]["drop_params"] is True
+    assert st["config"]["router_settings"]["retry_policy"]["TimeoutErrorRetries"] == 0
+    assert st["config"]["router_settings"]["retry_policy"]["RateLimitErrorRetries"] == 3
+    # the module-level policy is not changed by a merge
+    assert RETRY_POLICY["TimeoutErrorRetries"] == 2
+
+
+def test_database_mode_and_its_secrets():
+    st, sizing = stack(litellm_postgres_enabled=True)
+    assert st["database"] is True
+    assert st["config"]["general_settings"]["database_connection_pool_limit"] == sizing["database_connection_pool_limit"]
+    assert [spec["name"] for spec in st["secrets"]] == [
+        "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DRAIN_ENDPOINT_TOKEN", "REDIS_PASSWORD", "POSTGRES_PASSWORD"]
+    assert stack(litellm_database_url="postgresql://u:p@db/x")[0]["database"] is True
+
+
+def test_secrets_hold_names_and_rules_never_values():
+    st, _ = stack(litellm_master_key="sk-" + "a1" * 20, litellm_redis_password="pw-value")
+    text = repr(st["secrets"])
+    assert "a1a1" not in text and "pw-value" not in text
+    assert st["secrets"][0] == {"name": "LITELLM_MASTER_KEY", "setting": "litellm_master_key",
+                                "rotate_var": "litellm_master_key_rotate", "prefix": "sk-",
+                                "consequence": "Clients and scripts that use the current master key would be locked out."}
+
+
+def test_version_features_change_env_and_secrets():
+    old, sizing = stack(version="1.84.2")
+    assert old["health_port"] == 4001
+    assert old["container_env"]["SEPARATE_HEALTH_APP"] == "1"
+    assert old["container_env"]["SUPERVISORD_STOPWAITSECS"] == str(sizing["graceful_shutdown_seconds"])
+    assert "LITELLM_DISABLE_ACCESS_LOG_PATHS" not in old["container_env"]
+    new, _ = stack(version="1.110.2")
+    assert new["container_env"]["LITELLM_OFFLINE_MODE"] == "true"
+    assert new["config"]["general_settings"]["enable_drain_endpoint"] is True
+    assert "DRAIN_ENDPOINT_TOKEN" in [spec["name"] for spec in new["secrets"]]
+
+
+def test_slack_alerting_only_with_a_webhook():
+    assert "alerting" not in stack()[0]["config"]["general_settings"]
+    general = stack(litellm_slack_webhook_url="https://hooks.example/x")[0]["config"]["general_settings"]
+    assert general["alerting"] == ["slack"] and general["alerting_threshold"] == 300
+
+
+def test_one_worker_runs_uvicorn_without_recycling():
+    st, _ = stack(litellm_sizing_vcpus=1, litellm_sizing_memory_mb=2048)
+    assert "--run_gunicorn" not in st["command"] and "--max_requests_before_restart" not in st["command"]
+
+
+def test_validate_commands_are_shell_safe():
+    st, _ = stack(litellm_environment={"X_NOTE": "a b; rm -rf /"}, litellm_project_dir="/srv/lite llm")
+    command = st["validate_config_command"]
+    argv = shlex.split(command.replace("%s", "/tmp/candidate"))
+    assert argv[:3] == ["docker", "run", "--rm"]
+    assert "X_NOTE=a b; rm -rf /" in argv
+    assert argv[argv.index("--env-file") + 1] == "/srv/lite llm/.env"
+    assert argv[-4:] == [IMAGE, "--config", "/etc/litellm/config.yaml", "--validate_config"]
+    assert "/tmp/candidate:/etc/litellm/config.yaml:ro" in argv
+    edge = shlex.split(st["validate_edge_command"].replace("%s", "/tmp/h.cfg"))
+    assert edge[-5:] == ["haproxy:3.0.5-bookworm", "-c", "-q", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]
+
+
+@pytest.mark.parametrize("address, url", [
+    ("127.0.0.1", "http://127.0.0.1:4000"), ("0.0.0.0", "http://127.0.0.1:4000"), ("::", "http://127.0.0.1:4000"),
+    ("10.1.2.3", "http://10.1.2.3:4000"), ("::1", "http://[::1]:4000"),
+])
+def test_local_url(address, url):
+    assert local_url({"litellm_bind_address": address, "litellm_port": 4000}) == url
+
+
+def test_missing_settings_fail_clearly():
+    s = settings()
+    del s["litellm_request_timeout"]
+    with pytest.raises(AnsibleFilterError, match="settings lack litellm_request_timeout"):
+        litellm_stack(s, {}, {}, IMAGE)
