@@ -3,7 +3,7 @@
 # Copyright: gatewayops engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark LiteLLM variants side by side on this host, with the collection's own proxy role
-and the load_test module's load generator (plugins/module_utils/_loadgen.py).
+and the load_test module's load generator (plugins/module_utils/_loadgen/).
 
   benchmarks/run.sh [--quick] [--variants a,b] [--phases matrix,soak,recycle] [--recycles rc-gu,...] [--requests N]
 
@@ -32,10 +32,8 @@ import plan  # noqa: E402  pylint: disable=wrong-import-position
 import probe  # noqa: E402  pylint: disable=wrong-import-position
 import report  # noqa: E402  pylint: disable=wrong-import-position
 import stack  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen import (  # noqa: E402  pylint: disable=wrong-import-position
-    LoadConfig,
-    run_load,
-)
+from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.config import LoadConfig  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.runner import run_load  # noqa: E402  pylint: disable=wrong-import-position
 
 
 SETTLE_S = 8.0

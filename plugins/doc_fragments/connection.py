@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: gatewayops engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""How the modules of gatewayops.litellm reach a LiteLLM proxy, and their common attributes."""
+"""How the modules of gatewayops.litellm reach a LiteLLM proxy (their connection options)."""
 
 from __future__ import annotations
 
@@ -38,28 +38,4 @@ options:
     description:
       - PEM file of the certificate authorities to trust for C(https://), instead of the system's.
     type: path
-"""
-
-    # Attributes every module of the collection shares: read-only, and in the action group.
-    ATTRIBUTES = r"""
-attributes:
-  check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
-    support: full
-    details:
-      - The module only reads; it runs the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
-    support: none
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    support: full
-    details:
-      - The module never reports C(changed).
-  action_group:
-    description: Use C(group/gatewayops.litellm.litellm) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - gatewayops.litellm.litellm
 """

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: gatewayops engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The HTTP client the collection's modules share to talk to a LiteLLM proxy, over
-ansible.module_utils.urls.open_url, plus what they need to read LiteLLM's answers.
+"""The HTTP transport the collection's modules share to talk to a LiteLLM proxy, over
+ansible.module_utils.urls.open_url: URL validation, the client, its Response and the
+mapping of network exceptions to error kinds. What LiteLLM's answers mean is in _litellm.
 
 Nothing the network or the proxy does raises: every request returns a Response whose
 `error` says what went wrong. Invalid arguments raise ValueError. The API key is sent
@@ -30,15 +31,13 @@ USER_AGENT = "gatewayops.litellm/%s"
 MAX_REDIRECTS = 3
 DEFAULT_MAX_BODY = 1024 * 1024
 MESSAGE_LIMIT = 300
-# LiteLLM names its exception in the message: "litellm.RateLimitError: RateLimitError: ..."
-_LITELLM_EXCEPTION = re.compile(r"\blitellm\.(?:exceptions\.)?([A-Z][A-Za-z]+)")
-_SECRET_FIELD = re.compile(r"(^|_)(key|secret|token|password|passwd|credentials?|authorization)$", re.IGNORECASE)
+DEFAULT_URL = "http://127.0.0.1:4000"
 
 
 def connection_argument_spec():
     """The options of the gatewayops.litellm.connection doc fragment."""
     return {
-        "url": {"type": "str", "default": "http://127.0.0.1:4000"},
+        "url": {"type": "str", "default": DEFAULT_URL},
         "api_key": {"type": "str", "no_log": True},
         "timeout": {"type": "float", "default": 10.0},
         "validate_certs": {"type": "bool", "default": True},
@@ -48,28 +47,35 @@ def connection_argument_spec():
 
 def validate_base_url(url):
     """Check a proxy URL (http(s)://host[:port][/prefix]); return it without a trailing slash.
-    Raises ValueError with a message that says what is wrong."""
+    Raises ValueError with a message that says what is wrong; a user name and password in the
+    URL are never part of that message."""
     if not isinstance(url, str) or not url.strip():
         raise ValueError("url is empty")
     url = url.strip()
+    shown = _without_userinfo(url)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ValueError("url %r is not a valid URL: %s" % (url, exc))
+        raise ValueError("url %r is not a valid URL: %s" % (shown, exc))
     if parts.scheme not in ("http", "https"):
-        raise ValueError("url %r must start with http:// or https://" % url)
-    if not parts.hostname:
-        raise ValueError("url %r has no host name" % url)
-    if port == 0:
-        raise ValueError("url %r has port 0" % url)
+        raise ValueError("url %r must start with http:// or https://" % shown)
     if parts.username is not None or parts.password is not None:
         raise ValueError("url must not carry credentials; pass the key as api_key")
+    if not parts.hostname:
+        raise ValueError("url %r has no host name" % shown)
+    if port == 0:
+        raise ValueError("url %r has port 0" % shown)
     if parts.query or parts.fragment:
-        raise ValueError("url %r must not have a query or fragment" % url)
+        raise ValueError("url %r must not have a query or fragment" % shown)
     if any(c.isspace() for c in url):
-        raise ValueError("url %r contains white space" % url)
+        raise ValueError("url %r contains white space" % shown)
     return url.rstrip("/")
+
+
+def _without_userinfo(url):
+    """The URL for a message: a user name and password (user:pw@ after //) become '***@'."""
+    return re.sub(r"^([^/?#]*//)[^/?#]*@", r"\1***@", url)
 
 
 def _origin(url):
@@ -261,154 +267,3 @@ def _headers(message):
         name = name.lower()
         merged[name] = (merged[name] + ", " + value) if name in merged else value
     return merged
-
-
-# ---------------------------------------------------------------- LiteLLM answers
-
-def error_info(response):
-    """(error_class, message) of a failed LiteLLM answer, e.g. ('RateLimitError', 'Rate limit
-    reached, retry later.'). Network failures give (error_kind, error)."""
-    if response.status is None:
-        return _camel(response.error_kind or "connection"), response.error
-    body = response.json()
-    message, err_type = None, None
-    if isinstance(body, dict):
-        err = body.get("error", body.get("detail"))
-        if isinstance(err, dict):
-            message, err_type = err.get("message"), err.get("type")
-        elif isinstance(err, str):
-            message = err
-    elif isinstance(body, str):
-        message = body
-    if message is None:
-        message = response.text()
-    message = str(message)
-    match = _LITELLM_EXCEPTION.search(message)
-    if match:
-        error_class = match.group(1)
-    elif err_type:
-        error_class = str(err_type)
-    else:
-        error_class = "HTTP%d" % response.status
-    return error_class, clean_message(message)
-
-
-def _camel(kind):
-    return {"timeout": "Timeout", "refused": "ConnectionRefused", "dns": "NameResolutionError",
-            "tls": "TLSError", "redirect": "Redirect"}.get(kind, "ConnectionError")
-
-
-def clean_message(message, limit=MESSAGE_LIMIT):
-    """First paragraph of a LiteLLM error message without its 'litellm.X: X:' prefix, one line, bounded."""
-    text = str(message).strip().split("\n\n", 1)[0]
-    text = re.sub(r"^litellm\.[A-Za-z.]+:\s*(?:[A-Za-z]+:\s*)?", "", text)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def auth_rejected(response):
-    """Did the proxy refuse the key (or the missing key)? 401/403, and LiteLLM without a
-    database answers 400 'No connected db.' for any key that is not its master key."""
-    if response.status in (401, 403):
-        return True
-    if response.status == 400:
-        body = response.json()
-        err = body.get("error") if isinstance(body, dict) else None
-        return isinstance(err, dict) and err.get("type") == "no_db_connection"
-    return False
-
-
-def auth_message(response, what, has_key):
-    """The message for a refused key, without the key."""
-    _cls, detail = error_info(response)
-    if not has_key:
-        hint = "no api_key was given"
-    elif response.status == 400:
-        hint = "LiteLLM without a database accepts only its master key; this key is not it"
-    else:
-        hint = "check api_key"
-    return "The proxy refused the API key for %s: HTTP %d (%s); %s." % (what, response.status, detail, hint)
-
-
-def sanitize(value):
-    """A copy of a JSON value without fields that may hold credentials, errors cut to one line."""
-    if isinstance(value, dict):
-        clean = {}
-        for key, item in value.items():
-            if _SECRET_FIELD.search(str(key)):
-                continue
-            if key == "error" and isinstance(item, str):
-                clean[key] = clean_message(item)
-            else:
-                clean[key] = sanitize(item)
-        return clean
-    if isinstance(value, list):
-        return [sanitize(item) for item in value]
-    return value
-
-
-def model_list(response):
-    """[(model id, mode or None)] from a /v1/models answer."""
-    body = response.json()
-    data = body.get("data") if isinstance(body, dict) else None
-    models = []
-    for entry in data if isinstance(data, list) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-            mode = entry.get("mode")
-            models.append((entry["id"], mode if isinstance(mode, str) else None))
-    return models
-
-
-def header_float(response, name):
-    try:
-        return round(float(response.headers[name]), 3)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-PROBED_MODES = ("chat", "embedding")
-
-
-def probe_request(model, mode, text="ping", max_tokens=1, retries=0, bypass_cache=True, timeout=None):
-    """(path, payload) of the smallest request that exercises a model of this mode."""
-    if mode == "embedding":
-        path, payload = "/v1/embeddings", {"model": model, "input": text}
-    elif mode == "chat":
-        path = "/v1/chat/completions"
-        payload = {"model": model, "messages": [{"role": "user", "content": text}], "max_tokens": max_tokens}
-    else:
-        raise ValueError("mode %r is not probed (only %s)" % (mode, ", ".join(PROBED_MODES)))
-    if retries is not None:
-        payload["num_retries"] = retries
-    if bypass_cache:
-        # neither answer from the response cache nor fill it: the probe must reach the provider
-        payload["cache"] = {"no-cache": True, "no-store": True}
-    if timeout:
-        payload["timeout"] = timeout
-    return path, payload
-
-
-def probe(client, model, mode, text="ping", max_tokens=1, retries=0, bypass_cache=True, timeout=30.0):
-    """Send one probe; return the per-model result dict of gatewayops.litellm.model_probe."""
-    result = {"model": model, "mode": mode, "status": "skipped", "http_status": None, "latency_ms": None,
-              "overhead_ms": None, "response_ms": None, "model_id": None, "error_class": None, "error_message": None}
-    if mode not in PROBED_MODES:
-        result["error_message"] = "mode %s is not probed (only %s)" % (mode, ", ".join(PROBED_MODES))
-        return result
-    # LiteLLM gives up on the provider after `timeout` and answers 408; the socket waits a
-    # little longer (up to 5 s) so that this answer arrives rather than a client-side timeout
-    path, payload = probe_request(model, mode, text, max_tokens, retries, bypass_cache, timeout)
-    response = client.post(path, payload, timeout=timeout + min(timeout, 5.0))
-    result.update(http_status=response.status, latency_ms=round(response.elapsed_ms, 1),
-                  overhead_ms=header_float(response, "x-litellm-overhead-duration-ms"),
-                  response_ms=header_float(response, "x-litellm-response-duration-ms"),
-                  model_id=response.headers.get("x-litellm-model-id"))
-    if response.ok and isinstance(response.json(), dict):
-        result["status"] = "ok"
-    else:
-        result["status"] = "failed"
-        if response.ok:
-            result["error_class"], result["error_message"] = "InvalidResponse", "HTTP %d without a JSON object" % response.status
-        else:
-            result["error_class"], result["error_message"] = error_info(response)
-    return result

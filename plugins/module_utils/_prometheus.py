@@ -13,11 +13,11 @@ import math
 import re
 
 from ansible_collections.gatewayops.litellm.plugins.module_utils._stats import (
-    histogram_mean,
-    histogram_quantile,
+    QUANTILES,
+    empty_summary,
     merge_buckets,
-    quantile_key,
     ratio,
+    summarize_histogram,
 )
 
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -299,26 +299,13 @@ def _parse_bound(text):
         return float("nan")
 
 
-def histogram_summary(hist, quantiles=(0.5, 0.9, 0.99), scale=1.0):
-    """count, mean and estimated quantiles (keys p50, p90, p99) of a merged histogram,
-    values multiplied by `scale` (1000 turns seconds into milliseconds)."""
-    result = {"count": 0, "mean": None}
-    for q in quantiles:
-        result[quantile_key(q)] = None
+def histogram_summary(hist, quantiles=QUANTILES, scale=1.0):
+    """The summary shape of _stats (count, min, max, mean, p50, p90, p95, p99) of a merged
+    histogram, values multiplied by `scale` (1000 turns seconds into milliseconds); min and max
+    are None, a histogram does not keep them."""
     if not hist:
-        return result
-    result["count"] = number(hist["count"])
-    mean = histogram_mean(hist["sum"], hist["count"])
-    result["mean"] = _scaled(mean, scale)
-    for q in quantiles:
-        result[quantile_key(q)] = _scaled(histogram_quantile(q, hist["buckets"]), scale)
-    return result
-
-
-def _scaled(value, scale):
-    if value is None:
-        return None
-    return round(value * scale, 3)
+        return empty_summary(quantiles)
+    return summarize_histogram(hist["buckets"], number(hist["count"]), hist["sum"], quantiles=quantiles, scale=scale)
 
 
 # ---------------------------------------------------------------- LiteLLM

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: gatewayops engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Percentiles of measured values and quantiles estimated from Prometheus histograms.
+"""Percentiles of measured values and quantiles estimated from Prometheus histograms, and the
+one summary shape (count, min, max, mean, p50, p90, p95, p99) every module returns them in.
 
 Private to this collection; standard library only (runs on targets)."""
 
@@ -32,16 +33,47 @@ def percentile(values, q):
     return data[lower] + (data[upper] - data[lower]) * (position - lower)
 
 
-def summarize(values, quantiles=(0.5, 0.9, 0.99)):
-    """count, min, max, mean and the given quantiles (keys p50, p90, p99 ...) of measured values."""
-    data = [v for v in values if v is not None and not math.isnan(v)]
-    result = {"count": len(data), "min": None, "max": None, "mean": None}
+# The quantiles every summary of the collection reports (load_test, model_probe, metrics_info):
+# one shape, so that a playbook reads the same keys whichever module measured.
+QUANTILES = (0.5, 0.9, 0.95, 0.99)
+
+
+def empty_summary(quantiles=QUANTILES):
+    """The shape of a summary without values: count 0, min, max, mean and every quantile None."""
+    result = {"count": 0, "min": None, "max": None, "mean": None}
     for q in quantiles:
         result[quantile_key(q)] = None
+    return result
+
+
+def _rounded(value, digits):
+    return value if value is None or digits is None else round(value, digits)
+
+
+def summarize(values, quantiles=QUANTILES, digits=None):
+    """count, min, max, mean and the given quantiles (keys p50, p90, p95, p99 ...) of measured
+    values, each rounded to `digits` decimals when given. None and NaN values are ignored."""
+    data = sorted(v for v in values if v is not None and not math.isnan(v))
+    result = empty_summary(quantiles)
     if data:
-        result.update(min=min(data), max=max(data), mean=sum(data) / len(data))
+        result.update(count=len(data), min=_rounded(data[0], digits), max=_rounded(data[-1], digits),
+                      mean=_rounded(sum(data) / len(data), digits))
         for q in quantiles:
-            result[quantile_key(q)] = percentile(data, q)
+            result[quantile_key(q)] = _rounded(percentile(data, q), digits)
+    return result
+
+
+def summarize_histogram(buckets, count, total_sum, quantiles=QUANTILES, scale=1.0, digits=3):
+    """The summary shape of a histogram: count, mean and quantiles estimated from its buckets
+    (histogram_quantile()), multiplied by `scale` (1000 turns seconds into milliseconds) and
+    rounded to `digits` decimals. min and max stay None: a histogram does not keep them."""
+    result = empty_summary(quantiles)
+    result["count"] = count
+    mean = histogram_mean(total_sum, count)
+    result["mean"] = _rounded(None if mean is None else mean * scale, digits)
+    for q in quantiles:
+        estimate = histogram_quantile(q, buckets)
+        result[quantile_key(q)] = _rounded(None if estimate is None else estimate * scale, digits)
     return result
 
 

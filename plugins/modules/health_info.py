@@ -22,7 +22,8 @@ author:
   - gatewayops engineering (@gatewayops)
 extends_documentation_fragment:
   - gatewayops.litellm.connection
-  - gatewayops.litellm.connection.attributes
+  - gatewayops.litellm.attributes
+  - gatewayops.litellm.attributes.actiongroup
 options:
   details:
     description:
@@ -65,6 +66,17 @@ options:
       - Seconds between two attempts of O(wait_for).
     type: float
     default: 2.0
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - The module never reports C(changed).
 notes:
   - Readiness is public in LiteLLM; with a database configured it answers 503 while the
     database is unreachable. Without one, RV(db) is C(Not connected) and the proxy is ready.
@@ -251,11 +263,10 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gatewayops.litellm.plugins.module_utils._http import (
-    Client,
+from ansible_collections.gatewayops.litellm.plugins.module_utils._http import Client, connection_argument_spec
+from ansible_collections.gatewayops.litellm.plugins.module_utils._litellm import (
     auth_message,
     auth_rejected,
-    connection_argument_spec,
     sanitize,
 )
 

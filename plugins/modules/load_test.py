@@ -36,12 +36,14 @@ author:
   - gatewayops engineering (@gatewayops)
 extends_documentation_fragment:
   - gatewayops.litellm.connection
+  - gatewayops.litellm.attributes
+  - gatewayops.litellm.attributes.actiongroup
 options:
   timeout:
     description:
       - Seconds each request may take from its intended send time to the end of its answer
-        (connection, TLS handshake, whole body or stream). A request that takes longer counts as
-        an error of kind C(timeout).
+        (connection, TLS handshake, whole body or stream), 0.1 to 3600. A request that takes longer
+        counts as an error of kind C(timeout).
     default: 30.0
   model:
     description:
@@ -98,7 +100,7 @@ options:
     default: closed
   concurrency:
     description:
-      - Closed loop, the number of clients (each with its own keep-alive connection).
+      - Closed loop, the number of clients (each with its own keep-alive connection), 1 to 10000.
       - Open loop, the most requests in flight (connections); give at least O(rate) times the
         expected latency in seconds, or arrivals wait for a connection (their latency includes
         the wait) and may be dropped.
@@ -106,21 +108,22 @@ options:
     default: 10
   rate:
     description:
-      - Open loop only, arrivals per second, evenly spaced.
+      - Open loop only, arrivals per second, evenly spaced, 0.01 to 100000.
     type: float
   duration:
     description:
-      - Seconds of measured load after the warm-up (0.1 to 3600).
+      - Seconds of measured load after the warm-up, 0.1 to 3600.
     type: float
     default: 10.0
   warmup:
     description:
-      - Seconds of load before the measured window (0 to 600); their requests are not reported.
+      - Seconds of load before the measured window, 0 to 600; their requests are not reported.
     type: float
     default: 2.0
   max_requests:
     description:
-      - Most measured requests (arrivals in the open loop); the run ends early when they are sent.
+      - Most measured requests (arrivals in the open loop), 1 to 10000000; the run ends early when
+        they are sent.
     type: int
     default: 100000
   keepalive:
@@ -144,31 +147,22 @@ options:
     type: float
   error_samples:
     description:
-      - How many distinct failures to return in RV(error_samples).
+      - How many distinct failures to return in RV(error_samples), 0 to 100.
     type: int
     default: 5
 attributes:
   check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
     support: full
     details:
       - A load test changes nothing, but it loads the proxy and is billed by its providers, so in
         check mode the module sends no request. It returns C(skipped=true) and the planned load
         (RV(plan)) instead of measurements, and never fails on thresholds.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
     support: none
   idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
     support: full
     details:
       - The module never reports C(changed); its measurements differ from run to run.
-  action_group:
-    description: Use C(group/gatewayops.litellm.litellm) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - gatewayops.litellm.litellm
 notes:
   - The load generator shares the CPU of the host it runs on. Run it on another host than the
     proxy, or account for its share, when the numbers must be absolute.
@@ -310,26 +304,27 @@ success_rps:
 latency_ms:
   description:
     - Latency of successful requests in milliseconds, from the intended send time to the last
-      byte; C(count), C(min), C(mean), C(p50), C(p95), C(p99), C(max). Null values when no
-      request succeeded.
+      byte; C(count), C(min), C(max), C(mean), C(p50), C(p90), C(p95), C(p99) (linear
+      interpolation between the closest ranks), the shape every module of the collection
+      reports. Null values when no request succeeded.
   returned: success and not check mode
   type: dict
-  sample: {"count": 1532, "min": 104.2, "mean": 196.3, "p50": 190.1, "p95": 240.5, "p99": 310.2, "max": 402.7}
+  sample: {"count": 1532, "min": 104.2, "max": 402.7, "mean": 196.3, "p50": 190.1, "p90": 228.4, "p95": 240.5, "p99": 310.2}
 overhead_ms:
   description: LiteLLM's C(x-litellm-overhead-duration-ms) of successful requests that carried it, same keys.
   returned: success and not check mode
   type: dict
-  sample: {"count": 1532, "min": 3.1, "mean": 88.4, "p50": 80.2, "p95": 140.9, "p99": 201.3, "max": 260.0}
+  sample: {"count": 1532, "min": 3.1, "max": 260.0, "mean": 88.4, "p50": 80.2, "p90": 128.7, "p95": 140.9, "p99": 201.3}
 ttft_ms:
   description: Streaming only, time to the first chunk with output, from the intended send time, same keys.
   returned: success and not check mode
   type: dict
-  sample: {"count": 400, "min": 101.0, "mean": 130.2, "p50": 122.4, "p95": 180.3, "p99": 220.9, "max": 240.1}
+  sample: {"count": 400, "min": 101.0, "max": 240.1, "mean": 130.2, "p50": 122.4, "p90": 170.8, "p95": 180.3, "p99": 220.9}
 send_lag_ms:
-  description: Open loop only, how late requests were sent after their intended time (C(count), C(min), C(mean), C(p50), C(p99), C(max)).
+  description: Open loop only, how late requests were sent after their intended time, same keys.
   returned: success and not check mode
   type: dict
-  sample: {"count": 600, "min": 0.1, "mean": 0.9, "p50": 0.6, "p99": 6.2, "max": 9.8}
+  sample: {"count": 600, "min": 0.1, "max": 9.8, "mean": 0.9, "p50": 0.6, "p90": 1.8, "p95": 2.9, "p99": 6.2}
 status_codes:
   description: Measured requests per HTTP status (requests without an HTTP answer are not in it).
   returned: success and not check mode
@@ -365,44 +360,47 @@ table:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gatewayops.litellm.plugins.module_utils._http import connection_argument_spec
-from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen import (
+from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.config import (
+    DEFAULTS,
+    ENDPOINTS,
+    MODES,
     LoadConfig,
+    default_of,
+)
+from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.results import (
     evaluate_thresholds,
-    run_load,
     summary_line,
+    threshold_problems,
     threshold_table,
 )
+from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.runner import run_load
 
-SETTINGS = ("url", "api_key", "model", "endpoint", "prompt", "vary_prompt", "max_tokens", "extra_body", "headers",
-            "stream", "mode", "concurrency", "rate", "duration", "warmup", "max_requests", "timeout", "keepalive",
-            "validate_certs", "ca_path", "error_samples")
+# the type of each load setting; defaults and choices come from _loadgen.config
+SETTING_TYPES = {
+    "model": "str", "endpoint": "str", "prompt": "str", "vary_prompt": "bool", "max_tokens": "int",
+    "stream": "bool", "extra_body": "dict", "headers": "dict", "mode": "str", "concurrency": "int",
+    "rate": "float", "duration": "float", "warmup": "float", "max_requests": "int", "keepalive": "bool",
+    "error_samples": "int",
+}
+CHOICES = {"endpoint": sorted(ENDPOINTS), "mode": list(MODES)}
+THRESHOLDS = ("min_rps", "max_p99_ms", "max_error_rate")
+SETTINGS = tuple(DEFAULTS)
 PLAN_KEYS = ("mode", "endpoint", "model", "stream", "concurrency", "rate", "warmup", "duration", "max_requests", "keepalive")
 
 
 def argument_spec():
     spec = connection_argument_spec()
-    spec["timeout"]["default"] = 30.0
-    spec.update(
-        model={"type": "str", "required": True},
-        endpoint={"type": "str", "choices": ["chat", "embeddings"], "default": "chat"},
-        prompt={"type": "str", "default": "Say hello."},
-        vary_prompt={"type": "bool", "default": True},
-        max_tokens={"type": "int", "default": 16, "no_log": False},
-        stream={"type": "bool", "default": False},
-        extra_body={"type": "dict", "default": {}},
-        headers={"type": "dict", "default": {}},
-        mode={"type": "str", "choices": ["closed", "open"], "default": "closed"},
-        concurrency={"type": "int", "default": 10},
-        rate={"type": "float"},
-        duration={"type": "float", "default": 10.0},
-        warmup={"type": "float", "default": 2.0},
-        max_requests={"type": "int", "default": 100000},
-        keepalive={"type": "bool", "default": True},
-        min_rps={"type": "float"},
-        max_p99_ms={"type": "float"},
-        max_error_rate={"type": "float"},
-        error_samples={"type": "int", "default": 5},
-    )
+    spec["timeout"]["default"] = DEFAULTS["timeout"]
+    for name, kind in SETTING_TYPES.items():
+        option = spec[name] = {"type": kind}
+        if DEFAULTS[name] is not None:
+            option["default"] = default_of(name)
+        if name in CHOICES:
+            option["choices"] = CHOICES[name]
+    spec["model"]["required"] = True
+    spec["max_tokens"]["no_log"] = False
+    for name in THRESHOLDS:
+        spec[name] = {"type": "float"}
     return spec
 
 
@@ -420,12 +418,8 @@ def main():
                            required_if=[("mode", "open", ("rate",))])
     params = module.params
     config = LoadConfig(**dict((key, params[key]) for key in SETTINGS))
-    problems = config.check()
-    if params["max_error_rate"] is not None and not 0.0 <= params["max_error_rate"] <= 1.0:
-        problems.append("max_error_rate must be from 0 to 1, got %r" % params["max_error_rate"])
-    for name in ("min_rps", "max_p99_ms"):
-        if params[name] is not None and params[name] < 0:
-            problems.append("%s must not be negative, got %r" % (name, params[name]))
+    thresholds = dict((name, params[name]) for name in THRESHOLDS)
+    problems = config.check() + threshold_problems(**thresholds)
     url = params["url"].rstrip("/")
     if problems:
         module.fail_json(msg="Invalid load test settings: " + "; ".join(problems), url=url)
@@ -435,7 +429,7 @@ def main():
                          msg="check mode: no request sent (a load test loads the proxy and is billed by its providers)")
 
     summary = run_load(config).summary()
-    checks = evaluate_thresholds(summary, params["min_rps"], params["max_p99_ms"], params["max_error_rate"])
+    checks = evaluate_thresholds(summary, **thresholds)
     result = dict(summary)
     for key in ("endpoint", "model", "keepalive", "warmup_s", "duration_s", "max_requests"):
         result.pop(key)

@@ -26,7 +26,8 @@ author:
   - gatewayops engineering (@gatewayops)
 extends_documentation_fragment:
   - gatewayops.litellm.connection
-  - gatewayops.litellm.connection.attributes
+  - gatewayops.litellm.attributes
+  - gatewayops.litellm.attributes.actiongroup
 options:
   path:
     description:
@@ -50,6 +51,17 @@ options:
       - Largest metrics text to read, in bytes.
     type: int
     default: 33554432
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - The module never reports C(changed).
 seealso:
   - module: gatewayops.litellm.health_info
   - module: gatewayops.litellm.model_probe
@@ -105,12 +117,14 @@ latency_ms:
   description: >-
     Milliseconds, estimated from the histograms of all series together: V(total) (request at the
     proxy, C(litellm_request_total_latency_metric)), V(llm_api) (the provider call), V(overhead)
-    (LiteLLM's own time) and V(queue) (before processing). Each has count, mean, p50, p90 and p99;
-    quantiles are interpolated inside histogram buckets like PromQL's histogram_quantile(), so
-    their precision is that of the bucket bounds.
+    (LiteLLM's own time) and V(queue) (before processing). Each has the keys every module of the
+    collection reports, C(count), C(min), C(max), C(mean), C(p50), C(p90), C(p95) and C(p99);
+    C(min) and C(max) are always null (a histogram does not keep them). The quantiles are
+    interpolated inside histogram buckets like PromQL's histogram_quantile(), so their precision
+    is that of the bucket bounds.
   returned: always
   type: dict
-  sample: {"total": {"count": 40, "mean": 152.3, "p50": 131.2, "p90": 240.0, "p99": 480.5}}
+  sample: {"total": {"count": 40, "min": null, "max": null, "mean": 152.3, "p50": 131.2, "p90": 240.0, "p95": 360.2, "p99": 480.5}}
 latency_by_model_ms:
   description: Like the V(total) entry of RV(latency_ms), per model group.
   returned: always
@@ -172,11 +186,10 @@ families:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gatewayops.litellm.plugins.module_utils._http import (
-    Client,
+from ansible_collections.gatewayops.litellm.plugins.module_utils._http import Client, connection_argument_spec
+from ansible_collections.gatewayops.litellm.plugins.module_utils._litellm import (
     auth_message,
     auth_rejected,
-    connection_argument_spec,
 )
 from ansible_collections.gatewayops.litellm.plugins.module_utils._prometheus import (
     PrometheusParseError,

@@ -30,7 +30,8 @@ author:
   - gatewayops engineering (@gatewayops)
 extends_documentation_fragment:
   - gatewayops.litellm.connection
-  - gatewayops.litellm.connection.attributes
+  - gatewayops.litellm.attributes
+  - gatewayops.litellm.attributes.actiongroup
 options:
   api_key:
     required: true
@@ -102,6 +103,17 @@ options:
       - Ask the proxy neither to answer from its response cache nor to store the answer.
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - The module never reports C(changed).
 seealso:
   - module: gatewayops.litellm.health_info
   - module: gatewayops.litellm.metrics_info
@@ -200,7 +212,11 @@ skipped_models:
   type: list
   elements: str
 summary:
-  description: Counts, and latency statistics over the successful probes.
+  description:
+    - Counts, and statistics of the successful probes' RV(models[].latency_ms) and
+      RV(models[].overhead_ms) in milliseconds, C(count), C(min), C(max), C(mean), C(p50), C(p90),
+      C(p95) and C(p99) (linear interpolation between the closest ranks), the shape every module of
+      the collection reports; null values without a successful probe.
   returned: always
   type: dict
   sample:
@@ -208,8 +224,8 @@ summary:
     ok: 2
     failed: 3
     skipped: 0
-    latency_ms: {"count": 2, "min": 110.2, "max": 121.9, "mean": 116.0, "p50": 116.0, "p90": 120.7, "p99": 121.8}
-    overhead_ms: {"count": 2, "min": 5.1, "max": 9.9, "mean": 7.5, "p50": 7.5, "p90": 9.4, "p99": 9.8}
+    latency_ms: {"count": 2, "min": 110.2, "max": 121.9, "mean": 116.05, "p50": 116.05, "p90": 120.73, "p95": 121.31, "p99": 121.78}
+    overhead_ms: {"count": 2, "min": 5.1, "max": 9.9, "mean": 7.5, "p50": 7.5, "p90": 9.42, "p95": 9.66, "p99": 9.85}
 table:
   description: The results as aligned text lines, a header line first (for ansible.builtin.debug).
   returned: always
@@ -221,12 +237,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gatewayops.litellm.plugins.module_utils._http import (
-    Client,
+from ansible_collections.gatewayops.litellm.plugins.module_utils._http import Client, connection_argument_spec
+from ansible_collections.gatewayops.litellm.plugins.module_utils._litellm import (
     PROBED_MODES,
     auth_message,
     auth_rejected,
-    connection_argument_spec,
     model_list,
     probe,
 )
@@ -260,10 +275,6 @@ def table(results):
         rows.append((r["model"], r["mode"], r["status"], str(r["http_status"] or "-"), latency, error))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return [("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5]).rstrip() for row in rows]
-
-
-def _rounded(stats):
-    return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in stats.items()}
 
 
 def main():
@@ -323,8 +334,8 @@ def main():
             "ok": len(by_status["ok"]),
             "failed": len(by_status["failed"]),
             "skipped": len(by_status["skipped"]),
-            "latency_ms": _rounded(summarize([r["latency_ms"] for r in ok_results])),
-            "overhead_ms": _rounded(summarize([r["overhead_ms"] for r in ok_results if r["overhead_ms"] is not None])),
+            "latency_ms": summarize([r["latency_ms"] for r in ok_results], digits=2),
+            "overhead_ms": summarize([r["overhead_ms"] for r in ok_results], digits=2),
         },
         "table": table(results),
     }

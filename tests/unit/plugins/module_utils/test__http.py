@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
-"""The shared HTTP client and LiteLLM answer helpers. Client tests talk to a real socket
-(litellm_stub.StubProxy on 127.0.0.1); the rest is pure logic."""
+"""The shared HTTP transport: URL validation, the client and its Response. Client tests talk
+to a real socket (litellm_stub.StubProxy on 127.0.0.1)."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+import yaml
 
+from ansible_collections.gatewayops.litellm.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.gatewayops.litellm.plugins.module_utils import _http as h
 
 from litellm_stub import StubProxy
@@ -26,9 +28,15 @@ def _closed_port():
         return sock.getsockname()[1]
 
 
-def _response(status, body, headers=None):
-    import json
-    return h.Response("http://x", status, headers or {}, json.dumps(body).encode() if not isinstance(body, bytes) else body)
+class TestConnectionOptions:
+    def test_the_doc_fragment_documents_the_argument_spec(self):
+        documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+        spec = h.connection_argument_spec()
+        assert sorted(documented) == sorted(spec)
+        for name, option in spec.items():
+            assert documented[name]["type"] == option["type"], name
+            assert documented[name].get("default") == option.get("default"), name
+        assert spec["url"]["default"] == h.DEFAULT_URL and spec["api_key"]["no_log"] is True
 
 
 class TestUrlValidation:
@@ -58,7 +66,22 @@ class TestUrlValidation:
         with pytest.raises(ValueError) as err:
             h.validate_base_url(url)
         assert message in str(err.value)
-        assert "pw" not in str(err.value) or "credentials" in str(err.value)
+
+    def test_credentials_are_refused_without_repeating_them(self):
+        with pytest.raises(ValueError) as err:
+            h.validate_base_url("https://alice:s3cr3t@llm.example.com/litellm")
+        assert str(err.value) == "url must not carry credentials; pass the key as api_key"
+
+    @pytest.mark.parametrize("url, message", [
+        ("htp://alice:s3cr3t@127.0.0.1:4000", "url 'htp://***@127.0.0.1:4000' must start with http:// or https://"),
+        ("http://alice:s3cr3t@127.0.0.1:99999", "url 'http://***@127.0.0.1:99999' is not a valid URL"),
+        ("http://alice:s3cr3t@[::1:4000", "url 'http://***@[::1:4000' is not a valid URL"),
+    ])
+    def test_credentials_of_an_otherwise_invalid_url_are_masked(self, url, message):
+        with pytest.raises(ValueError) as err:
+            h.validate_base_url(url)
+        assert str(err.value).startswith(message)
+        assert "alice" not in str(err.value) and "s3cr3t" not in str(err.value)
 
     def test_client_rejects_a_non_positive_timeout(self):
         with pytest.raises(ValueError, match="timeout must be a positive"):
@@ -86,7 +109,7 @@ class TestClient:
         stub.route("GET", "/health/liveliness", body="I'm alive!")
         h.Client(stub.url, api_key="sk-master").get("/health/liveliness", auth=False)
         h.Client(stub.url).get("/health/liveliness")
-        assert all("authorization" not in r["headers"] for r in stub.requests)
+        assert [r["headers"].get("authorization") for r in stub.requests] == [None, None]
 
     def test_post_sends_json(self, stub):
         stub.route("POST", "/v1/chat/completions", body={"id": "x"})
@@ -158,112 +181,3 @@ class TestClient:
     def test_body_is_bounded(self, stub):
         stub.route("GET", "/big", body=b"x" * 5000, headers={"Content-Type": "text/plain"})
         assert len(h.Client(stub.url).get("/big", max_body=100).body) == 100
-
-
-class TestLiteLLMAnswers:
-    def test_error_info_names_the_litellm_exception(self):
-        body = {"error": {"message": "litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached, retry later."
-                          "\n\nLiteLLM: model group 'fake-fail-429' failed with the error above. No fallback was attempted.",
-                          "type": "throttling_error", "param": None, "code": "429"}}
-        assert h.error_info(_response(429, body)) == ("RateLimitError", "OpenAIException - Rate limit reached, retry later.")
-
-    def test_error_info_falls_back_to_type_then_status(self):
-        assert h.error_info(_response(400, {"error": {"message": "No connected db.", "type": "no_db_connection"}})) == (
-            "no_db_connection", "No connected db.")
-        assert h.error_info(_response(404, {"detail": "Not Found"})) == ("HTTP404", "Not Found")
-        assert h.error_info(_response(502, b"<html>Bad gateway</html>")) == ("HTTP502", "<html>Bad gateway</html>")
-        assert h.error_info(_response(401, "Unauthorized access to metrics endpoint")) == (
-            "HTTP401", "Unauthorized access to metrics endpoint")
-
-    def test_error_info_of_a_network_failure(self):
-        failure = h.Response("http://x", error="timed out (POST http://x)", error_kind="timeout")
-        assert h.error_info(failure) == ("Timeout", "timed out (POST http://x)")
-        refused = h.Response("http://x", error="connection refused", error_kind="refused")
-        assert h.error_info(refused)[0] == "ConnectionRefused"
-
-    def test_clean_message_is_one_bounded_line(self):
-        text = "litellm.Timeout: APITimeoutError - Request timed out.\n  more\n\nDeployment Info: x"
-        assert h.clean_message(text) == "APITimeoutError - Request timed out. more"
-        assert len(h.clean_message("y" * 1000)) == h.MESSAGE_LIMIT + 3
-
-    @pytest.mark.parametrize("status, body, rejected", [
-        (401, {"error": {"type": "auth_error"}}, True),
-        (403, {"detail": "forbidden"}, True),
-        (400, {"error": {"message": "No connected db.", "type": "no_db_connection"}}, True),
-        (400, {"error": {"message": "Invalid model name", "type": "invalid_request_error"}}, False),
-        (500, {"error": {"type": "internal_server_error"}}, False),
-        (200, {}, False),
-    ])
-    def test_auth_rejected(self, status, body, rejected):
-        assert h.auth_rejected(_response(status, body)) is rejected
-
-    def test_auth_message_explains_without_the_key(self):
-        no_db = _response(400, {"error": {"message": "No connected db.", "type": "no_db_connection"}})
-        message = h.auth_message(no_db, "/v1/models", True)
-        assert message == ("The proxy refused the API key for /v1/models: HTTP 400 (No connected db.); "
-                           "LiteLLM without a database accepts only its master key; this key is not it.")
-        assert "no api_key was given" in h.auth_message(_response(401, "Unauthorized"), "/metrics/", False)
-
-    def test_sanitize_drops_credentials_and_shortens_errors(self):
-        value = {"healthy_endpoints": [{"model": "m", "api_key": "sk-x", "api_base": "b", "max_tokens": 5}],
-                 "unhealthy_endpoints": [{"model": "n", "error": "boom\n\nstack trace: Traceback ...",
-                                          "aws_secret_access_key": "s", "vertex_credentials": "c", "Authorization": "a"}]}
-        assert h.sanitize(value) == {"healthy_endpoints": [{"model": "m", "api_base": "b", "max_tokens": 5}],
-                                     "unhealthy_endpoints": [{"model": "n", "error": "boom"}]}
-
-    def test_model_list_reads_ids_and_modes(self):
-        body = {"data": [{"id": "fake-chat"}, {"id": "fake-embedding", "mode": "embedding"}, {"nope": 1}, "x"],
-                "object": "list"}
-        assert h.model_list(_response(200, body)) == [("fake-chat", None), ("fake-embedding", "embedding")]
-        assert h.model_list(_response(200, b"not json")) == []
-
-    def test_header_float(self):
-        response = _response(200, {}, {"x-litellm-overhead-duration-ms": "6.182816441196337", "x-bad": "n/a"})
-        assert h.header_float(response, "x-litellm-overhead-duration-ms") == 6.183
-        assert h.header_float(response, "x-bad") is None
-        assert h.header_float(response, "x-missing") is None
-
-
-class TestProbeRequests:
-    def test_chat_probe_is_minimal_and_bypasses_cache_and_retries(self):
-        path, payload = h.probe_request("m", "chat", timeout=12.0)
-        assert path == "/v1/chat/completions"
-        assert payload == {"model": "m", "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1,
-                           "num_retries": 0, "cache": {"no-cache": True, "no-store": True}, "timeout": 12.0}
-
-    def test_embedding_probe(self):
-        path, payload = h.probe_request("e", "embedding", text="hello", retries=None, bypass_cache=False)
-        assert (path, payload) == ("/v1/embeddings", {"model": "e", "input": "hello"})
-
-    def test_other_modes_are_not_probed(self):
-        with pytest.raises(ValueError, match="mode 'rerank' is not probed"):
-            h.probe_request("r", "rerank")
-
-    def test_probe_ok_reads_litellm_timing_headers(self, stub):
-        stub.route("POST", "/v1/chat/completions", body={"id": "chatcmpl-1", "choices": []},
-                   headers={"x-litellm-overhead-duration-ms": "6.5", "x-litellm-response-duration-ms": "110.25",
-                            "x-litellm-model-id": "abc"})
-        result = h.probe(h.Client(stub.url, api_key="k"), "fake-chat", "chat", timeout=5.0)
-        assert result["status"] == "ok" and result["http_status"] == 200
-        assert (result["overhead_ms"], result["response_ms"], result["model_id"]) == (6.5, 110.25, "abc")
-        assert result["latency_ms"] > 0 and result["error_class"] is None
-        assert stub.requests[-1]["json"]["timeout"] == 5.0
-
-    def test_probe_failure_carries_class_and_message(self, stub):
-        stub.route("POST", "/v1/embeddings", status=500, body={"error": {
-            "message": "litellm.InternalServerError: InternalServerError: OpenAIException - The server had an error.",
-            "type": "internal_server_error", "code": "500"}})
-        result = h.probe(h.Client(stub.url, api_key="k"), "emb", "embedding")
-        assert (result["status"], result["http_status"], result["error_class"], result["overhead_ms"]) == (
-            "failed", 500, "InternalServerError", None)
-        assert result["error_message"] == "OpenAIException - The server had an error."
-
-    def test_probe_of_a_non_json_success_fails(self, stub):
-        stub.route("POST", "/v1/chat/completions", body=b"ok", headers={"Content-Type": "text/plain"})
-        result = h.probe(h.Client(stub.url, api_key="k"), "m", "chat")
-        assert (result["status"], result["error_class"]) == ("failed", "InvalidResponse")
-
-    def test_probe_skips_unprobed_modes_without_a_request(self, stub):
-        result = h.probe(h.Client(stub.url, api_key="k"), "img", "image_generation")
-        assert result["status"] == "skipped" and "not probed" in result["error_message"]
-        assert stub.requests == []

@@ -156,13 +156,16 @@ class TestFamilies:
         assert merged == {"buckets": [(0.1, 1.0), (1.0, 5.0), (float("inf"), 6.0)], "count": 6.0, "sum": 3.5}
         only_b = p.histogram(families, "lat", lambda labels: labels["model"] == "b")
         assert only_b["count"] == 2.0
-        assert p.histogram_summary(only_b) == {"count": 2, "mean": 0.5, "p50": 0.55, "p90": 0.91, "p99": 0.991}
+        assert p.histogram_summary(only_b) == {"count": 2, "min": None, "max": None, "mean": 0.5,
+                                               "p50": 0.55, "p90": 0.91, "p95": 0.955, "p99": 0.991}
         assert p.histogram(families, "missing") is None
 
     def test_histogram_summary_without_data_and_in_milliseconds(self):
-        assert p.histogram_summary(None) == {"count": 0, "mean": None, "p50": None, "p90": None, "p99": None}
+        assert p.histogram_summary(None) == {"count": 0, "min": None, "max": None, "mean": None,
+                                             "p50": None, "p90": None, "p95": None, "p99": None}
         hist = {"buckets": [(0.5, 2.0), (float("inf"), 2.0)], "count": 2.0, "sum": 0.5}
-        assert p.histogram_summary(hist, quantiles=(0.5,), scale=1000.0) == {"count": 2, "mean": 250.0, "p50": 250.0}
+        assert p.histogram_summary(hist, quantiles=(0.5,), scale=1000.0) == {"count": 2, "min": None, "max": None,
+                                                                             "mean": 250.0, "p50": 250.0}
 
     def test_number_makes_counters_readable_and_json_safe(self):
         assert [p.number(v) for v in (3.0, 2.5, float("nan"), float("inf"), float("-inf"), None)] == [

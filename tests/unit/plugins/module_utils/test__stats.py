@@ -43,12 +43,26 @@ class TestPercentile:
 
 class TestSummarize:
     def test_counts_min_max_mean_and_quantiles(self):
-        result = s.summarize([100.0, 200.0, 300.0, 400.0])
-        assert result == {"count": 4, "min": 100.0, "max": 400.0, "mean": 250.0,
-                          "p50": 250.0, "p90": pytest.approx(370.0), "p99": pytest.approx(397.0)}
+        result = s.summarize([100.0, 400.0, 200.0, 300.0])
+        assert result == {"count": 4, "min": 100.0, "max": 400.0, "mean": 250.0, "p50": 250.0,
+                          "p90": pytest.approx(370.0), "p95": pytest.approx(385.0), "p99": pytest.approx(397.0)}
 
     def test_empty_has_the_same_keys_all_none(self):
-        assert s.summarize([]) == {"count": 0, "min": None, "max": None, "mean": None, "p50": None, "p90": None, "p99": None}
+        assert s.summarize([]) == {"count": 0, "min": None, "max": None, "mean": None,
+                                   "p50": None, "p90": None, "p95": None, "p99": None}
+        assert s.summarize([]) == s.empty_summary()
+
+    def test_none_and_nan_are_not_counted(self):
+        assert s.summarize([None, 2.0, float("nan"), 4.0]) == s.summarize([2.0, 4.0])
+        assert s.summarize([None, float("nan")]) == s.empty_summary()
+
+    def test_rounds_every_value_to_the_digits_given(self):
+        result = s.summarize([1.04, 2.06], digits=1)
+        assert result == {"count": 2, "min": 1.0, "max": 2.1, "mean": 1.6, "p50": 1.6, "p90": 2.0, "p95": 2.0, "p99": 2.0}
+        assert s.summarize([1.04, 2.06])["min"] == 1.04
+
+    def test_other_quantiles_give_other_keys(self):
+        assert list(s.summarize([1.0], quantiles=(0.5, 0.999))) == ["count", "min", "max", "mean", "p50", "p99.9"]
 
     @pytest.mark.parametrize("q, key", [(0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (0.999, "p99.9"), (0.05, "p5"), (1.0, "p100")])
     def test_quantile_keys(self, q, key):
@@ -111,6 +125,25 @@ class TestHistogramQuantile:
     def test_rejects_a_quantile_outside_zero_to_one(self):
         with pytest.raises(ValueError):
             s.histogram_quantile(1.5, self.BUCKETS)
+
+
+class TestSummarizeHistogram:
+    BUCKETS = TestHistogramQuantile.BUCKETS
+
+    def test_the_summary_shape_with_estimated_quantiles_and_no_min_or_max(self):
+        result = s.summarize_histogram(self.BUCKETS, 100, 35.0)
+        assert list(result) == list(s.empty_summary())
+        assert (result["count"], result["min"], result["max"], result["mean"]) == (100, None, None, 0.35)
+        assert result["p90"] == round(s.histogram_quantile(0.9, self.BUCKETS), 3)
+        assert result["p95"] == 1.0  # rank 95 is the last observation of (0.5, 1]
+
+    def test_scaled_to_milliseconds_and_rounded(self):
+        result = s.summarize_histogram(self.BUCKETS, 100, 35.0, scale=1000.0)
+        assert (result["mean"], result["p50"], result["p90"]) == (350.0, 250.0, 833.333)
+
+    def test_without_observations_every_estimate_is_none(self):
+        result = s.summarize_histogram([(0.1, 0), (INF, 0)], 0, 0.0)
+        assert result == dict(s.empty_summary(), count=0)
 
 
 class TestMergeAndRatios:

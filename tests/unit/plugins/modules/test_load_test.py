@@ -12,8 +12,11 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 
-from ansible_collections.gatewayops.litellm.plugins.module_utils import _loadgen as lg
+from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.config import DEFAULTS, ENDPOINTS, LIMITS, MODES, LoadConfig
+from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.results import LATE_AFTER_S
+from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.runner import run_load
 from ansible_collections.gatewayops.litellm.plugins.modules import load_test
 from ansible_collections.gatewayops.litellm.tests.unit.fake_backend import FakeBackendProcess
 
@@ -52,15 +55,15 @@ def run(url, **settings):
     settings.setdefault("warmup", 0.2)
     settings.setdefault("duration", 1.0)
     settings.setdefault("timeout", 10.0)
-    return lg.run_load(lg.LoadConfig(url=url, **settings))
+    return run_load(LoadConfig(url=url, **settings))
 
 
 class TestCore:
     def test_closed_loop_measures_only_after_warmup(self, fresh):
         marks = []
-        result = lg.run_load(lg.LoadConfig(url=fresh.url, model="fake-chat", concurrency=4, warmup=0.3, duration=1.0),
-                             hooks={"measure_start": lambda: marks.append(("start", time.monotonic())),
-                                    "measure_end": lambda: marks.append(("end", time.monotonic()))})
+        result = run_load(LoadConfig(url=fresh.url, model="fake-chat", concurrency=4, warmup=0.3, duration=1.0),
+                          hooks={"measure_start": lambda: marks.append(("start", time.monotonic())),
+                                 "measure_end": lambda: marks.append(("end", time.monotonic()))})
         s = result.summary()
         # 4 clients x ~1 s / 20 ms delay: well over 50 requests, none failed
         assert s["requests"] > 50 and s["errors"] == 0 and s["status_codes"] == {"200": s["requests"]}
@@ -184,3 +187,40 @@ class TestModule:
         args.update(extra)
         result = run(load_test, args)
         assert result["failed"] and message in result["msg"]
+
+
+class TestDocumentation:
+    """DOCUMENTATION states the defaults and bounds that _loadgen.config owns; they must agree."""
+
+    OPTIONS = yaml.safe_load(load_test.DOCUMENTATION)["options"]
+
+    @pytest.mark.parametrize("name", sorted(set(DEFAULTS) & set(load_test.SETTING_TYPES) | {"timeout"}))
+    def test_documented_defaults_are_the_config_defaults(self, name):
+        documented = self.OPTIONS[name]
+        if DEFAULTS[name] is None:
+            assert "default" not in documented
+        else:
+            assert documented["default"] == DEFAULTS[name]
+            assert type(documented["default"]) is type(DEFAULTS[name])
+
+    def test_every_load_setting_is_documented_by_the_module_or_the_connection_fragment(self):
+        connection = {"url", "api_key", "validate_certs", "ca_path"}
+        assert set(DEFAULTS) - set(self.OPTIONS) == connection
+
+    def test_argument_spec_takes_defaults_and_choices_from_the_config(self):
+        spec = load_test.argument_spec()
+        for name in set(load_test.SETTING_TYPES) | {"timeout"}:
+            assert spec[name].get("default") == DEFAULTS[name], name
+        assert spec["endpoint"]["choices"] == self.OPTIONS["endpoint"]["choices"] == sorted(ENDPOINTS)
+        assert spec["mode"]["choices"] == self.OPTIONS["mode"]["choices"] == list(MODES)
+        assert spec["extra_body"]["default"] is not DEFAULTS["extra_body"]
+
+    @pytest.mark.parametrize("name", sorted(LIMITS))
+    def test_documented_bounds_are_the_config_limits(self, name):
+        text = " ".join(self.OPTIONS[name]["description"])
+        bounds = re.findall(r"([0-9.]+) to ([0-9.]+)", text)
+        assert [(float(low), float(high)) for low, high in bounds] == [tuple(float(v) for v in LIMITS[name])]
+
+    def test_documented_lateness_is_the_results_threshold(self):
+        description = " ".join(yaml.safe_load(load_test.DOCUMENTATION)["description"])
+        assert "more than %g ms late" % (LATE_AFTER_S * 1000) in description

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ansible_collections.gatewayops.litellm.plugins.module_utils._stats import empty_summary
 from ansible_collections.gatewayops.litellm.plugins.modules import metrics_info
 
 KEY = "sk-master"
@@ -39,6 +40,10 @@ def test_scrape_and_summary(stub, run):
     assert result["scrape"]["families"] == FIXTURE.count(b"\n# TYPE ") + FIXTURE.startswith(b"# TYPE ")
     assert result["requests"]["total"] == 20 and result["failures"]["total"] == 9
     assert result["latency_ms"]["total"]["p50"] == 205.0
+    # the summary shape every module reports; a histogram keeps no minimum or maximum
+    for name, stats in list(result["latency_ms"].items()) + list(result["latency_by_model_ms"].items()):
+        assert list(stats) == list(empty_summary()), name
+        assert stats["min"] is None and stats["max"] is None
     assert result["cache"]["hit_rate"] == round(2 / 11, 4)
     assert result["deployment_states"]["partial_outage"] == 5
     assert result["in_flight_requests"] == 1

@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: gatewayops engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the attributes of gatewayops.litellm's modules mean. Each module states its own
+support (and details) under attributes in its DOCUMENTATION."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Descriptions of the standard attributes; the module gives support and details.
+    DOCUMENTATION = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in C(check_mode) and return changed status prediction without modifying target.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+"""
+
+    # Membership in the collection's action group (meta/runtime.yml action_groups.litellm).
+    ACTIONGROUP = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/gatewayops.litellm.litellm) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - gatewayops.litellm.litellm
+"""
