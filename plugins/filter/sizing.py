@@ -278,7 +278,7 @@ def _number(value, whole):
         number = float(value)
     except (TypeError, ValueError):
         return None
-    if number != number or number in (float("inf"), float("-inf")):
+    if math.isnan(number) or math.isinf(number):
         return None
     if whole:
         return int(number) if number == int(number) else None

@@ -32,14 +32,18 @@ def settings(**changes):
     return s
 
 
-def stack(version="1.108.7", **changes):
+def stack_and_sizing(version="1.108.7", **changes):
     s = settings(**changes)
     sizing = litellm_sizing(litellm_sizing_inputs(s), s["litellm_sizing_overrides"])
     return litellm_stack(s, sizing, litellm_version_info(version, True), IMAGE), sizing
 
 
+def stack(version="1.108.7", **changes):
+    return stack_and_sizing(version, **changes)[0]
+
+
 def test_defaults_give_the_hardened_config():
-    st, sizing = stack()
+    st, sizing = stack_and_sizing()
     config = st["config"]
     assert config["model_list"] == MODELS
     assert config["litellm_settings"] == {
@@ -65,7 +69,7 @@ def test_defaults_give_the_hardened_config():
 
 
 def test_operator_sections_win_recursively():
-    st, _ = stack(litellm_litellm_settings={"cache_params": {"ttl": 5}, "drop_params": True},
+    st = stack(litellm_litellm_settings={"cache_params": {"ttl": 5}, "drop_params": True},
                   litellm_router_settings={"retry_policy": {"TimeoutErrorRetries": 0}})
     assert st["config"]["litellm_settings"]["cache_params"] == {"type": "redis", "ttl": 5, "namespace": "litellm.cache"}
     assert st["config"]["litellm_settings"]["drop_params"] is True
@@ -76,16 +80,16 @@ def test_operator_sections_win_recursively():
 
 
 def test_database_mode_and_its_secrets():
-    st, sizing = stack(litellm_postgres_enabled=True)
+    st, sizing = stack_and_sizing(litellm_postgres_enabled=True)
     assert st["database"] is True
     assert st["config"]["general_settings"]["database_connection_pool_limit"] == sizing["database_connection_pool_limit"]
     assert [spec["name"] for spec in st["secrets"]] == [
         "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DRAIN_ENDPOINT_TOKEN", "REDIS_PASSWORD", "POSTGRES_PASSWORD"]
-    assert stack(litellm_database_url="postgresql://u:p@db/x")[0]["database"] is True
+    assert stack(litellm_database_url="postgresql://u:p@db/x")["database"] is True
 
 
 def test_secrets_hold_names_and_rules_never_values():
-    st, _ = stack(litellm_master_key="sk-" + "a1" * 20, litellm_redis_password="pw-value")
+    st = stack(litellm_master_key="sk-" + "a1" * 20, litellm_redis_password="pw-value")
     text = repr(st["secrets"])
     assert "a1a1" not in text and "pw-value" not in text
     assert st["secrets"][0] == {"name": "LITELLM_MASTER_KEY", "setting": "litellm_master_key",
@@ -94,30 +98,30 @@ def test_secrets_hold_names_and_rules_never_values():
 
 
 def test_version_features_change_env_and_secrets():
-    old, sizing = stack(version="1.84.2")
+    old, sizing = stack_and_sizing(version="1.84.2")
     assert old["health_port"] == 4001
     assert old["container_env"]["SEPARATE_HEALTH_APP"] == "1"
     assert old["container_env"]["SUPERVISORD_STOPWAITSECS"] == str(sizing["graceful_shutdown_seconds"])
     assert "LITELLM_DISABLE_ACCESS_LOG_PATHS" not in old["container_env"]
-    new, _ = stack(version="1.110.2")
+    new = stack(version="1.110.2")
     assert new["container_env"]["LITELLM_OFFLINE_MODE"] == "true"
     assert new["config"]["general_settings"]["enable_drain_endpoint"] is True
     assert "DRAIN_ENDPOINT_TOKEN" in [spec["name"] for spec in new["secrets"]]
 
 
 def test_slack_alerting_only_with_a_webhook():
-    assert "alerting" not in stack()[0]["config"]["general_settings"]
-    general = stack(litellm_slack_webhook_url="https://hooks.example/x")[0]["config"]["general_settings"]
+    assert "alerting" not in stack()["config"]["general_settings"]
+    general = stack(litellm_slack_webhook_url="https://hooks.example/x")["config"]["general_settings"]
     assert general["alerting"] == ["slack"] and general["alerting_threshold"] == 300
 
 
 def test_one_worker_runs_uvicorn_without_recycling():
-    st, _ = stack(litellm_sizing_vcpus=1, litellm_sizing_memory_mb=2048)
+    st = stack(litellm_sizing_vcpus=1, litellm_sizing_memory_mb=2048)
     assert "--run_gunicorn" not in st["command"] and "--max_requests_before_restart" not in st["command"]
 
 
 def test_validate_commands_are_shell_safe():
-    st, _ = stack(litellm_environment={"X_NOTE": "a b; rm -rf /"}, litellm_project_dir="/srv/lite llm")
+    st = stack(litellm_environment={"X_NOTE": "a b; rm -rf /"}, litellm_project_dir="/srv/lite llm")
     command = st["validate_config_command"]
     argv = shlex.split(command.replace("%s", "/tmp/candidate"))
     assert argv[:3] == ["docker", "run", "--rm"]
