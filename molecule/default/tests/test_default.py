@@ -16,26 +16,12 @@ import urllib.request
 
 import pytest
 import testinfra.utils.ansible_runner
+from gatewayops_stack import BASE, PORT, PROJECT, PROJECT_DIR
+from gatewayops_stack import read_env as _env
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]
 ).get_hosts("all")
-
-SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
-PROJECT_DIR = f"/var/tmp/gatewayops-molecule/{SCENARIO}/litellm"
-PROJECT = f"litellm-molecule-{SCENARIO}"
-PORT = 4100
-BASE = f"http://127.0.0.1:{PORT}"
-
-
-def _env(host):
-    content = host.file(f"{PROJECT_DIR}/.env").content_string
-    values = {}
-    for line in content.splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            name, value = line.split("=", 1)
-            values[name] = value.strip("'")
-    return values
 
 
 def _post(path, body, key=None):

@@ -2,7 +2,7 @@
 
 The modules run for real inside the Molecule instance (testinfra's ansible backend,
 `host.ansible(..., check=False)`); the instance shares the host's network, so the proxy is
-127.0.0.1:4100 for the modules and for the traffic these tests send from the controller.
+127.0.0.1:<litellm_port> for the modules and for the traffic these tests send from the controller.
 A test that stops the proxy starts it again and waits until it is healthy (try/finally)."""
 
 from __future__ import annotations
@@ -18,17 +18,13 @@ import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
-import yaml
+from gatewayops_stack import BASE, MODEL_LIST, PORT, PROJECT
+from gatewayops_stack import master_key as _master_key
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]
 ).get_hosts("all")
 
-SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
-PROJECT_DIR = f"/var/tmp/gatewayops-molecule/{SCENARIO}/litellm"
-PROJECT = f"litellm-molecule-{SCENARIO}"
-PORT = 4100
-BASE = f"http://127.0.0.1:{PORT}"
 WRONG_KEY = "sk-" + "0" * 64
 # LiteLLM's exception class for what a provider answers
 ERROR_CLASSES = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError", 404: "NotFoundError",
@@ -39,11 +35,8 @@ def _stack_models():
     """{model name: (mode, expected HTTP status or None when it may go either way)} from the
     scenario's model list: openai/fail-<code> always fails with <code>, flaky-<n> depends on
     how many calls it has seen, anything else answers."""
-    path = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "shared", "group_vars", "all", "main.yml")
-    with open(path, encoding="utf-8") as handle:
-        model_list = yaml.safe_load(handle)["litellm_model_list"]
     models = {}
-    for entry in model_list:
+    for entry in MODEL_LIST:
         backend = entry["litellm_params"]["model"].rsplit("/", 1)[-1]
         fail = re.fullmatch(r"fail-(\d+)", backend)
         expected = int(fail.group(1)) if fail else (None if backend.startswith("flaky-") else 200)
@@ -53,13 +46,6 @@ def _stack_models():
 
 MODELS = _stack_models()
 FAILING = sorted(name for name, (_mode, status) in MODELS.items() if status not in (200, None))
-
-
-def _master_key(host):
-    for line in host.file(f"{PROJECT_DIR}/.env").content_string.splitlines():
-        if line.startswith("LITELLM_MASTER_KEY="):
-            return line.split("=", 1)[1].strip("'")
-    raise AssertionError("no LITELLM_MASTER_KEY in .env")
 
 
 def _run(host, module, **args):
@@ -213,8 +199,8 @@ def test_unreachable_proxy(host):
 
 
 @pytest.mark.parametrize("url, message", [
-    ("htp://127.0.0.1:4100", "must start with http:// or https://"),
-    ("127.0.0.1:4100", "must start with http:// or https://"),
+    (f"htp://127.0.0.1:{PORT}", "must start with http:// or https://"),
+    (f"127.0.0.1:{PORT}", "must start with http:// or https://"),
     ("http://127.0.0.1:41000000", "is not a valid URL"),
     ("http://", "has no host name"),
 ])

@@ -12,22 +12,13 @@ import urllib.request
 
 import pytest
 import testinfra.utils.ansible_runner
+from gatewayops_stack import BASE
+from gatewayops_stack import FAKE_BACKEND as BACKEND
+from gatewayops_stack import master_key as _master_key
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]
 ).get_hosts("all")
-
-SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
-PROJECT_DIR = f"/var/tmp/gatewayops-molecule/{SCENARIO}/litellm"
-BACKEND = f"gatewayops-molecule-{SCENARIO}-fake-openai"
-BASE = "http://127.0.0.1:4100"
-
-
-def _master_key(host):
-    for line in host.file(f"{PROJECT_DIR}/.env").content_string.splitlines():
-        if line.startswith("LITELLM_MASTER_KEY="):
-            return line.split("=", 1)[1].strip("'")
-    raise AssertionError("no master key in .env")
 
 
 def _backend(host, path, method="GET"):
