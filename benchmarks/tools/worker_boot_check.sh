@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot a LiteLLM image N times with gunicorn and W workers and count the workers that never
 # finish their startup (the fork-time import-lock deadlock, roles/proxy/README.md).
-# Usage: tests/tools/worker_boot_check.sh IMAGE [BOOTS=10] [WORKERS=4] [CPUS=1.0] [WAIT_S=45]
+# Usage: benchmarks/tools/worker_boot_check.sh IMAGE [BOOTS=10] [WORKERS=4] [CPUS=1.0] [WAIT_S=45]
 # Prints one line per boot and a RESULT line; exits 1 when a worker hung.
 set -euo pipefail
 image="$1"; boots="${2:-10}"; workers="${3:-4}"; cpus="${4:-1.0}"; wait_s="${5:-45}"
