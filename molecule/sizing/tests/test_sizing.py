@@ -20,6 +20,7 @@ import pytest
 import testinfra.utils.ansible_runner
 import yaml
 from ansible_collections.gatewayops.litellm.plugins.filter.sizing import litellm_sizing
+from ansible_collections.gatewayops.litellm.plugins.filter.stack import litellm_sizing_inputs
 from gatewayops_stack import SCENARIO_DIR, load_yaml, proxy_settings
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
@@ -47,25 +48,18 @@ def _machine_classes():
 
 
 MACHINES = _machine_classes()
+# the role's variables litellm_sizing_inputs reads
+SIZING_SETTINGS = (
+    "litellm_sizing_vcpus", "litellm_sizing_memory_mb", "litellm_instances", "litellm_request_timeout",
+    "litellm_redis_enabled", "litellm_postgres_enabled", "litellm_database_url", "litellm_edge_enabled",
+    "litellm_edge_buffer_kb", "litellm_healthcheck_timeout_seconds", "litellm_readiness_timeout",
+)
 NAMES = sorted(MACHINES)
 
 
 def _sizing_inputs(settings):
     """The host as the proxy role hands it to litellm_sizing (roles/proxy/tasks/sizing.yml)."""
-    database_url = settings["litellm_database_url"] or ""
-    return {
-        "vcpus": int(settings["litellm_sizing_vcpus"]),
-        "memory_mb": int(settings["litellm_sizing_memory_mb"]),
-        "instances": int(settings["litellm_instances"]),
-        "request_timeout": int(settings["litellm_request_timeout"]),
-        "redis_bundled": bool(settings["litellm_redis_enabled"]),
-        "postgres_bundled": bool(settings["litellm_postgres_enabled"]),
-        "database": bool(settings["litellm_postgres_enabled"]) or len(database_url) > 0,
-        "edge": bool(settings["litellm_edge_enabled"]),
-        "edge_buffer_kb": int(settings["litellm_edge_buffer_kb"]),
-        "healthcheck_timeout": int(settings["litellm_healthcheck_timeout_seconds"]),
-        "readiness_timeout": int(settings["litellm_readiness_timeout"]),
-    }
+    return litellm_sizing_inputs({name: settings[name] for name in SIZING_SETTINGS})
 
 
 @functools.lru_cache(maxsize=None)
@@ -181,7 +175,9 @@ def _rendered(compose, config, haproxy):
 
 # what the filter returns that no file carries: its reasons and problems, budgets that only feed
 # other numbers, and (added in the test) the inputs it echoes
-NOT_IN_FILES = {"why", "problems", "os_reserve_mb", "worker_memory_mb"}
+NOT_IN_FILES = {"why", "problems", "os_reserve_mb", "worker_memory_mb",
+                # the readiness wait of tasks/verify.yml, not a file
+                "readiness_poll_seconds", "readiness_retries"}
 
 
 @pytest.mark.parametrize("name", NAMES)
