@@ -70,7 +70,7 @@ def test_defaults_give_the_hardened_config():
 
 def test_operator_sections_win_recursively():
     st = stack(litellm_litellm_settings={"cache_params": {"ttl": 5}, "drop_params": True},
-                  litellm_router_settings={"retry_policy": {"TimeoutErrorRetries": 0}})
+               litellm_router_settings={"retry_policy": {"TimeoutErrorRetries": 0}})
     assert st["config"]["litellm_settings"]["cache_params"] == {"type": "redis", "ttl": 5, "namespace": "litellm.cache"}
     assert st["config"]["litellm_settings"]["drop_params"] is True
     assert st["config"]["router_settings"]["retry_policy"]["TimeoutErrorRetries"] == 0
