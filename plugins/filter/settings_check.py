@@ -22,6 +22,8 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.gatewayops.litellm.plugins.filter.sizing import as_number
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -29,18 +31,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ENV_REFERENCE = "os.environ/"
 
 
-def _int(value):
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if number == int(number) else None
-
-
 def _in_range(problems, settings, name, low, high=None):
-    number = _int(settings.get(name))
+    number = as_number(settings.get(name), whole=True)
     if number is None or number < low or (high is not None and number > high):
         what = "a whole number from %d to %d" % (low, high) if high is not None else "a whole number >= %d" % low
         problems.append("%s must be %s (got %r)" % (name, what, settings.get(name)))

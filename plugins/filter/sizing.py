@@ -259,7 +259,7 @@ def _apply(overrides, keys, problems):
             else:
                 out[key] = value
             continue
-        number = _number(value, key in INT_KEYS)
+        number = as_number(value, key in INT_KEYS)
         if number is None:
             problems.append("%s must be a %s or 'auto' (got %r)" % (
                 name, "whole number" if key in INT_KEYS else "number", value))
@@ -270,8 +270,10 @@ def _apply(overrides, keys, problems):
     return out
 
 
-def _number(value, whole):
-    """int/float from an int, float or numeric string; None for anything else (bools included)."""
+def as_number(value, whole):
+    """int (whole=True) or float from an int, float or numeric string; None for anything else
+    (bools, NaN, infinities, and fractions where a whole number is asked). settings_check.py
+    judges the role's variables with it too."""
     if isinstance(value, bool):
         return None
     try:

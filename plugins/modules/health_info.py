@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - gatewayops.litellm.connection
   - gatewayops.litellm.attributes
+  - gatewayops.litellm.attributes.info_module
   - gatewayops.litellm.attributes.actiongroup
 options:
   details:
@@ -66,17 +67,6 @@ options:
       - Seconds between two attempts of O(wait_for).
     type: float
     default: 2.0
-attributes:
-  check_mode:
-    support: full
-    details:
-      - The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details:
-      - The module never reports C(changed).
 notes:
   - Readiness is public in LiteLLM; with a database configured it answers 503 while the
     database is unreachable. Without one, RV(db) is C(Not connected) and the proxy is ready.

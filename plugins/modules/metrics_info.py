@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - gatewayops.litellm.connection
   - gatewayops.litellm.attributes
+  - gatewayops.litellm.attributes.info_module
   - gatewayops.litellm.attributes.actiongroup
 options:
   path:
@@ -51,17 +52,6 @@ options:
       - Largest metrics text to read, in bytes.
     type: int
     default: 33554432
-attributes:
-  check_mode:
-    support: full
-    details:
-      - The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details:
-      - The module never reports C(changed).
 seealso:
   - module: gatewayops.litellm.health_info
   - module: gatewayops.litellm.model_probe

@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - gatewayops.litellm.connection
   - gatewayops.litellm.attributes
+  - gatewayops.litellm.attributes.info_module
   - gatewayops.litellm.attributes.actiongroup
 options:
   api_key:
@@ -103,17 +104,6 @@ options:
       - Ask the proxy neither to answer from its response cache nor to store the answer.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-    details:
-      - The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    details:
-      - The module never reports C(changed).
 seealso:
   - module: gatewayops.litellm.health_info
   - module: gatewayops.litellm.metrics_info
