@@ -103,12 +103,17 @@ def litellm_sizing_inputs(settings):
 
 def local_url(settings):
     """URL the host itself reaches the published port on (a wildcard bind answers on loopback)."""
-    address = str(settings["litellm_bind_address"])
+    return litellm_local_url(settings["litellm_bind_address"], settings["litellm_port"])
+
+
+def litellm_local_url(bind_address, port):
+    """http://<address>:<port> the host itself reaches a port published on bind_address on."""
+    address = str(bind_address)
     if address in ("0.0.0.0", "::"):
         address = "127.0.0.1"
     elif ":" in address:
         address = "[%s]" % address
-    return "http://%s:%s" % (address, int(settings["litellm_port"]))
+    return "http://%s:%s" % (address, int(port))
 
 
 def _config(s, sizing, features):
@@ -273,4 +278,5 @@ def litellm_stack(settings, sizing, version_info, image):
 
 class FilterModule(object):
     def filters(self):
-        return {"litellm_stack": litellm_stack, "litellm_sizing_inputs": litellm_sizing_inputs}
+        return {"litellm_stack": litellm_stack, "litellm_sizing_inputs": litellm_sizing_inputs,
+                "litellm_local_url": litellm_local_url}

@@ -12,7 +12,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gatewayops.litellm.plugins.filter.sizing import litellm_sizing
 from ansible_collections.gatewayops.litellm.plugins.filter.stack import (
-    ALLOWED_FAILS_POLICY, RETRY_POLICY, litellm_sizing_inputs, litellm_stack, local_url)
+    ALLOWED_FAILS_POLICY, RETRY_POLICY, litellm_local_url, litellm_sizing_inputs, litellm_stack, local_url)
 from ansible_collections.gatewayops.litellm.plugins.filter.versions import litellm_version_info
 
 DEFAULTS = pathlib.Path(__file__).resolve().parents[4] / "roles" / "proxy" / "defaults" / "main.yml"
@@ -139,6 +139,7 @@ def test_validate_commands_are_shell_safe():
 ])
 def test_local_url(address, url):
     assert local_url({"litellm_bind_address": address, "litellm_port": 4000}) == url
+    assert litellm_local_url(address, "4000") == url
 
 
 def test_missing_settings_fail_clearly():
