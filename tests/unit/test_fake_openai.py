@@ -211,6 +211,35 @@ def test_slow_adds_latency(server):
     assert time.monotonic() - started >= 0.2
 
 
+def test_drip_streams_chunk_by_chunk(server):
+    body = {"model": "openai/drip-100", "stream": True, "messages": [{"role": "user", "content": "drip me"}]}
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        started = time.monotonic()
+        conn.request("POST", "/v1/chat/completions", body=json.dumps(body).encode(),
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        first_line = response.readline()
+        first_at = time.monotonic() - started
+        data = first_line + response.read()
+    finally:
+        conn.close()
+    elapsed = time.monotonic() - started
+    assert response.status == 200 and first_line.startswith(b"data: ")
+    events = [block for block in data.decode().split("\n\n") if block]
+    assert events[-1] == "data: [DONE]"
+    assert json.loads(events[-2][len("data: "):])["choices"][0]["finish_reason"] == "stop"
+    assert first_at < 0.1  # the first chunk is not delayed
+    assert elapsed >= 0.1 * (len(events) - 1)  # every later one is, [DONE] included
+
+
+def test_drip_without_stream_answers_at_once(server):
+    started = time.monotonic()
+    status, body = server.chat("drip-2000")
+    assert status == 200 and body["choices"][0]["message"]["content"] == "fake response to: hello"
+    assert time.monotonic() - started < 1.0
+
+
 def wait_for_in_flight(server, expected: int) -> int:
     deadline = time.monotonic() + 2
     while (in_flight := server.stats()["in_flight"]) != expected and time.monotonic() < deadline:
