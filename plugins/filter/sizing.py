@@ -80,9 +80,10 @@ def _host_inputs(host):
         readiness_timeout = int(host.get("readiness_timeout", 180))
     except (TypeError, ValueError) as exc:
         raise AnsibleFilterError("litellm_sizing needs integer edge_buffer_kb, healthcheck_timeout, readiness_timeout: %s" % exc)
+    edge = bool(host.get("edge"))
     return (vcpus, memory_mb, instances, request_timeout, bool(host.get("redis_bundled")),
-            bool(host.get("postgres_bundled")), bool(host.get("database")), bool(host.get("edge")), edge_buffer_kb,
-            healthcheck_timeout, readiness_timeout)
+            bool(host.get("postgres_bundled")), bool(host.get("database")), edge, edge_buffer_kb,
+            healthcheck_timeout, readiness_timeout, edge and bool(host.get("blue_green")))
 
 
 def _services(vcpus, memory_mb, redis, postgres):
@@ -129,7 +130,7 @@ def _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb):
 def litellm_sizing(host, overrides=None):
     """Derive the stack's settings for one host. See the module docstring."""
     (vcpus, memory_mb, instances, request_timeout, redis, postgres, database, edge, edge_buffer_kb,
-     healthcheck_timeout, readiness_timeout) = _host_inputs(host)
+     healthcheck_timeout, readiness_timeout, blue_green) = _host_inputs(host)
     database = database or postgres
     override_problems = []
     result, why, cpu_reserve, proxy_memory_mb = _services(vcpus, memory_mb, redis, postgres)
@@ -166,7 +167,9 @@ def litellm_sizing(host, overrides=None):
     if edge:
         _edge(result, why, workers, edge_buffer_kb, vcpus, request_timeout)
 
-    _database(result, why, database, postgres, instances, workers)
+    _surge(result, why, blue_green, proxy_memory_mb)
+    # a blue/green switch holds one more set of connections while both proxies run
+    _database(result, why, database, postgres, instances + (1 if blue_green else 0), workers)
     if redis:
         result["redis_max_connections"] = REDIS_POOL_PER_WORKER
         result["redis_maxclients"] = max(1000, 2 * instances * workers * REDIS_POOL_PER_WORKER + 32)
@@ -186,7 +189,7 @@ def litellm_sizing(host, overrides=None):
     result.update(vcpus=vcpus, memory_mb=memory_mb, instances=instances, request_timeout=request_timeout,
                   worker_memory_mb=worker_memory_mb, database=database, redis_bundled=redis, postgres_bundled=postgres,
                   edge=edge, edge_buffer_kb=edge_buffer_kb, healthcheck_timeout=healthcheck_timeout,
-                  readiness_timeout=readiness_timeout)
+                  readiness_timeout=readiness_timeout, blue_green=blue_green, proxy_memory_mb=proxy_memory_mb)
     result["why"] = why
     # an override that is not a valid value says so first; the invariants judge what is left
     result["problems"] = override_problems + sizing_problems(result)
@@ -206,6 +209,17 @@ def _timers(result, why, healthcheck_timeout, readiness_timeout, postgres):
     if postgres:
         result["postgres_stop_grace_period_seconds"] = POSTGRES_STOP_GRACE
         why["postgres_stop_grace_period_seconds"] = "a fast shutdown writes a checkpoint; nothing to drain"
+
+
+def _surge(result, why, blue_green, proxy_memory_mb):
+    """A blue/green switch runs the live proxy and its candidate at once, each at its steady RSS."""
+    result["surge_memory_mb"] = 2 * result["litellm_mem_reservation_mb"] if blue_green else result["litellm_mem_reservation_mb"]
+    if blue_green:
+        why["surge_memory_mb"] = (
+            "blue/green: the live proxy and its candidate run at once during a switch: 2 x %d MB steady RSS = %d MB "
+            "of the %d MB RAM left for the proxy" % (result["litellm_mem_reservation_mb"], result["surge_memory_mb"], proxy_memory_mb))
+    else:
+        why["surge_memory_mb"] = "one proxy at a time: a change recreates it in place (litellm_deploy_strategy: recreate, or no edge)"
 
 
 def _edge_memory_mb(maxconn, buffer_kb):
@@ -324,12 +338,21 @@ def sizing_problems(s):
     if s["litellm_mem_limit_mb"] < floor:
         problems.append("litellm mem_limit %d MB is below what %d workers use: %d + %d x %d = %d MB"
                         % (s["litellm_mem_limit_mb"], workers, MASTER_MEMORY_MB, workers, WORKER_RSS_MB, floor))
+    if s.get("blue_green"):
+        surge = 2 * s["litellm_mem_reservation_mb"]
+        if surge > s["proxy_memory_mb"]:
+            problems.append(
+                "a blue/green switch runs two proxies at once: 2 x mem_reservation %d MB = %d MB > %d MB RAM left for the proxy; "
+                "set litellm_deploy_strategy: recreate (each change then costs one LiteLLM boot without answers) or lower "
+                "%s.num_workers" % (s["litellm_mem_reservation_mb"], surge, s["proxy_memory_mb"], OVERRIDES_VAR))
     if s.get("database"):
-        used = s["instances"] * workers * s["database_connection_pool_limit"] + PG_SUPERUSER_RESERVED
+        sets = s["instances"] + (1 if s.get("blue_green") else 0)
+        used = sets * workers * s["database_connection_pool_limit"] + PG_SUPERUSER_RESERVED
         if used > s["db_max_connections"]:
             problems.append(
-                "database connections: %d instances x %d workers x pool %d + %d reserved = %d > max_connections %d"
-                % (s["instances"], workers, s["database_connection_pool_limit"], PG_SUPERUSER_RESERVED, used, s["db_max_connections"]))
+                "database connections: %d instances%s x %d workers x pool %d + %d reserved = %d > max_connections %d"
+                % (sets, " (one more while a blue/green switch runs both)" if s.get("blue_green") else "", workers,
+                   s["database_connection_pool_limit"], PG_SUPERUSER_RESERVED, used, s["db_max_connections"]))
     if s.get("redis_bundled"):
         redis_clients = 2 * s["instances"] * workers * s["redis_max_connections"]
         if redis_clients > s["redis_maxclients"]:

@@ -21,7 +21,16 @@ from ansible.module_utils.parsing.convert_bool import boolean
 CONTAINER_CONFIG = "/etc/litellm/config.yaml"
 CONTAINER_PORT = 4000
 SEPARATE_HEALTH_PORT = 4001
-EDGE_CONFIG = "/usr/local/etc/haproxy/haproxy.cfg"
+EDGE_CONFIG_DIR = "/usr/local/etc/haproxy"
+EDGE_CONFIG = EDGE_CONFIG_DIR + "/haproxy.cfg"
+# The edge reads the live proxy's address from this variable, set by colour.cfg (written when a
+# switch completes) before haproxy.cfg is parsed: haproxy.cfg itself holds no colour, so a
+# backed-up haproxy.cfg restores to whichever colour is live.
+EDGE_COLOUR_CONFIG = EDGE_CONFIG_DIR + "/colour.cfg"
+LIVE_SERVER_VARIABLE = "LITELLM_LIVE_SERVER"
+COLOURS = ("blue", "green")
+# the proxy service's name in compose.yaml (recreate) and in each colour's project (blue_green)
+PROXY_SERVICE = "litellm"
 REDIS_HOST = "redis"
 REDIS_PORT = 6379
 POSTGRES_HOST = "postgres"
@@ -60,7 +69,7 @@ _REQUIRED = (
     "litellm_litellm_settings", "litellm_general_settings", "litellm_router_settings", "litellm_postgres_enabled",
     "litellm_database_url", "litellm_slack_webhook_url", "litellm_alerting_threshold_seconds", "litellm_num_retries",
     "litellm_allowed_fails", "litellm_cooldown_seconds", "litellm_log_level", "litellm_python_gc_threshold",
-    "litellm_environment", "litellm_edge_image",
+    "litellm_environment", "litellm_edge_image", "litellm_project_name",
 )
 
 
@@ -95,10 +104,17 @@ def litellm_sizing_inputs(settings):
         "postgres_bundled": _bool(settings["litellm_postgres_enabled"]),
         "database": database_enabled(settings),
         "edge": _bool(settings["litellm_edge_enabled"]),
+        "blue_green": deploy_strategy(settings) == "blue_green",
         "edge_buffer_kb": settings["litellm_edge_buffer_kb"],
         "healthcheck_timeout": settings["litellm_healthcheck_timeout_seconds"],
         "readiness_timeout": settings["litellm_readiness_timeout"],
     }
+
+
+def deploy_strategy(settings):
+    """blue_green needs the edge to switch between two proxies; without it a change recreates in place."""
+    strategy = str(settings.get("litellm_deploy_strategy") or "blue_green")
+    return strategy if _bool(settings["litellm_edge_enabled"]) else "recreate"
 
 
 def local_url(settings):
@@ -227,9 +243,11 @@ def _validate_config_command(env, env_file, image):
     return "%s --volume %%s:%s:ro %s" % (head, CONTAINER_CONFIG, tail)
 
 
-def _validate_edge_command(edge_image):
-    """haproxy -c in the edge image on the candidate haproxy.cfg (%s)."""
-    head = "docker run --rm --network none --read-only --cap-drop ALL --security-opt no-new-privileges --user 0:0"
+def _validate_edge_command(edge_image, live_server):
+    """haproxy -c in the edge image on the candidate haproxy.cfg (%s), the live server's address set
+    as colour.cfg sets it (a name that does not resolve offline: init-addr none accepts it)."""
+    head = ("docker run --rm --network none --read-only --cap-drop ALL --security-opt no-new-privileges --user 0:0 --env "
+            + shlex.quote("%s=%s" % (LIVE_SERVER_VARIABLE, live_server)))
     tail = " ".join(shlex.quote(part) for part in ["--entrypoint", "haproxy", edge_image, "-c", "-q", "-f", EDGE_CONFIG])
     return "%s --volume %%s:%s:ro %s" % (head, EDGE_CONFIG, tail)
 
@@ -244,6 +262,36 @@ def _model_modes(model_list):
     return modes
 
 
+def _deployment(settings):
+    """Where each proxy runs. recreate: the service `litellm` of the main project, replaced in place.
+    blue_green: two compose projects <name>-blue and <name>-green, each in its own directory of the
+    project directory (the directory's name is the project's name), joined to the main project's
+    networks; the edge sends traffic to the live one's container."""
+    name = str(settings["litellm_project_name"])
+    project_dir = str(settings["litellm_project_dir"]).rstrip("/")
+    strategy = deploy_strategy(settings)
+    colours = {}
+    for colour in COLOURS:
+        project = "%s-%s" % (name, colour)
+        colours[colour] = {"project": project, "dir": "%s/%s" % (project_dir, project),
+                           # compose's container name, which the engine's DNS resolves on the project's networks
+                           "server": "%s-%s-1" % (project, PROXY_SERVICE)}
+    return {
+        "deploy_strategy": strategy,
+        "colours": colours,
+        "proxy_service": PROXY_SERVICE,
+        "networks": {"frontend": "%s_frontend" % name, "backend": "%s_backend" % name},
+        "edge_dir": "%s/edge" % project_dir,
+        "edge_config_dir": EDGE_CONFIG_DIR,
+        "edge_colour_config": EDGE_COLOUR_CONFIG,
+        "live_server_variable": LIVE_SERVER_VARIABLE,
+        "live_colour_file": "%s/live-colour" % project_dir,
+        # recreate: the one proxy, by its service name (the edge) and its container name
+        "recreate_server": PROXY_SERVICE,
+        "recreate_container": "%s-%s-1" % (name, PROXY_SERVICE),
+    }
+
+
 def litellm_stack(settings, sizing, version_info, image):
     """Build the stack model. See the module docstring."""
     if not isinstance(settings, dict):
@@ -254,8 +302,12 @@ def litellm_stack(settings, sizing, version_info, image):
     features = (version_info or {}).get("features", {})
     health_port = SEPARATE_HEALTH_PORT if features.get("separate_health_app") else CONTAINER_PORT
     env = _container_env(settings, sizing, features, health_port)
-    env_file = "%s/.env" % str(settings["litellm_project_dir"]).rstrip("/")
-    return {
+    project_dir = str(settings["litellm_project_dir"]).rstrip("/")
+    env_file = "%s/.env" % project_dir
+    # every file is rendered and validated here before any replaces its live copy
+    candidate_dir = "%s/candidate" % project_dir
+    deployment = _deployment(settings)
+    model = {
         "image": image,
         "database": database_enabled(settings),
         "local_url": local_url(settings),
@@ -266,14 +318,18 @@ def litellm_stack(settings, sizing, version_info, image):
         "postgres_host": POSTGRES_HOST,
         "postgres_port": POSTGRES_PORT,
         "env_file": env_file,
+        "candidate_dir": candidate_dir,
         "config": _config(settings, sizing, features),
         "container_env": env,
         "command": _command(sizing),
         "secrets": _secrets(settings, features),
         "model_modes": _model_modes(settings["litellm_model_list"]),
-        "validate_config_command": _validate_config_command(env, env_file, image),
-        "validate_edge_command": _validate_edge_command(str(settings["litellm_edge_image"])),
+        # config.yaml is validated with the candidate .env beside it
+        "validate_config_command": _validate_config_command(env, "%s/.env" % candidate_dir, image),
+        "validate_edge_command": _validate_edge_command(str(settings["litellm_edge_image"]), deployment["colours"]["blue"]["server"]),
     }
+    model.update(deployment)
+    return model
 
 
 class FilterModule(object):
