@@ -67,12 +67,34 @@ options:
       - Seconds between two attempts of O(wait_for).
     type: float
     default: 2.0
+  container:
+    description:
+      - Name or ID of the Docker container that serves O(url), watched while O(wait_for) waits
+        (not used without it). Every attempt also inspects it through the Docker engine's API,
+        and the wait fails at once, without waiting for O(wait_timeout), when the container
+        restarts more than O(max_restarts) times, stops (status C(exited) or C(dead)) or is
+        removed. RV(container) then says what was seen.
+      - A container recreated under the same name during the wait is followed; restarts of the
+        one it replaced count too.
+    type: str
+  max_restarts:
+    description:
+      - Restarts of O(container) (by its restart policy) during the wait that are tolerated.
+    type: int
+    default: 0
+  docker_socket:
+    description:
+      - Path of the Docker engine's unix socket on the target, for O(container).
+    type: path
+    default: /var/run/docker.sock
 notes:
   - Readiness is public in LiteLLM; with a database configured it answers 503 while the
     database is unreachable. Without one, RV(db) is C(Not connected) and the proxy is ready.
+  - O(container) needs access to O(docker_socket) (root or the C(docker) group).
 seealso:
   - module: gatewayops.litellm.model_probe
   - module: gatewayops.litellm.metrics_info
+  - module: gatewayops.litellm.edge_reload
 """
 
 EXAMPLES = r"""
@@ -93,6 +115,13 @@ EXAMPLES = r"""
     url: http://127.0.0.1:4000
     wait_for: ready
     wait_timeout: 180
+
+- name: Wait for readiness, but fail at once when the container crash-loops
+  gatewayops.litellm.health_info:
+    url: http://127.0.0.1:4000
+    wait_for: ready
+    wait_timeout: 300
+    container: litellm-litellm-1
 
 - name: Deep check of one model (makes one real provider call)
   gatewayops.litellm.health_info:
@@ -241,6 +270,56 @@ wait:
     elapsed_s:
       description: Seconds spent waiting.
       type: float
+    restarts:
+      description: Restarts of O(container) seen while waiting; only with O(container).
+      type: int
+      sample: 0
+container:
+  description: >-
+    State of O(container) as last seen, null when there was no such container.
+  returned: when O(container) is set and O(wait_for) is not V(none)
+  type: dict
+  contains:
+    id:
+      description: Container ID.
+      type: str
+    name:
+      description: Container name.
+      type: str
+      sample: litellm-litellm-1
+    status:
+      description: V(created), V(running), V(paused), V(restarting), V(removing), V(exited) or V(dead).
+      type: str
+      sample: restarting
+    running:
+      description: The container runs (also while paused).
+      type: bool
+    restarting:
+      description: The engine is about to restart it (restart policy).
+      type: bool
+    restart_count:
+      description: Restarts by the restart policy since the container was created.
+      type: int
+      sample: 3
+    exit_code:
+      description: Exit code of its last run (0 while it runs for the first time).
+      type: int
+      sample: 1
+    oom_killed:
+      description: Its last run was killed for lack of memory.
+      type: bool
+    started_at:
+      description: When it last started (RFC 3339), null when never.
+      type: str
+    finished_at:
+      description: When it last stopped (RFC 3339), null when never.
+      type: str
+    health:
+      description: Status of its healthcheck (V(starting), V(healthy), V(unhealthy)), null without one.
+      type: str
+    error:
+      description: The engine's error for it (a failed start), null when none.
+      type: str
 timings:
   description: Milliseconds each request took (null when not made) and the whole run.
   returned: always
@@ -253,6 +332,12 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gatewayops.litellm.plugins.module_utils._docker import (
+    DEFAULT_SOCKET,
+    DockerClient,
+    DockerError,
+    state_summary,
+)
 from ansible_collections.gatewayops.litellm.plugins.module_utils._http import Client, connection_argument_spec
 from ansible_collections.gatewayops.litellm.plugins.module_utils._litellm import (
     auth_message,
@@ -282,6 +367,56 @@ def last_seen(liveness, readiness):
     return seen
 
 
+class ContainerWatch(object):
+    """The container that serves the URL, inspected on each attempt of wait_for: whether it
+    restarted more often than tolerated, stopped for good or is gone."""
+
+    def __init__(self, client, name, max_restarts, clock=time.monotonic):
+        self.client = client
+        self.name = name
+        self.max_restarts = max_restarts
+        self.clock = clock
+        self.started = clock()
+        self.summary = None
+        self.restarts = 0
+        self._baseline = None
+        self._before = 0
+        self._exit_code = None
+
+    def look(self):
+        """None while the wait may go on, else the message why it cannot succeed."""
+        elapsed = self.clock() - self.started
+        try:
+            info = self.client.inspect_container(self.name)
+        except DockerError as exc:
+            return "Cannot inspect the container %s: %s." % (self.name, exc)
+        if info is None:
+            if self.summary is None:
+                return "There is no container %s (Docker engine at %s)." % (self.name, self.client.socket_path)
+            return "The container %s is gone: removed %.1f s into the wait (last seen with status %s, exit code %s)." % (
+                self.name, elapsed, self.summary["status"], self.summary["exit_code"])
+        summary = state_summary(info)
+        if self.summary is None or summary["id"] != self.summary["id"]:
+            # the first look, or a container recreated under the name: its restarts count from here
+            self._before = self.restarts
+            self._baseline = summary["restart_count"] or 0
+        self.summary = summary
+        self.restarts = self._before + (summary["restart_count"] or 0) - self._baseline
+        if summary["status"] != "running" or summary["restarting"]:
+            self._exit_code = summary["exit_code"]
+        if self.restarts > self.max_restarts:
+            return "The container %s restarted %d time%s in %.1f s (exit code %s, status %s%s): it crash-loops." % (
+                self.name, self.restarts, "" if self.restarts == 1 else "s", elapsed,
+                "not seen" if self._exit_code is None else self._exit_code, summary["status"],
+                ", OOM killed" if summary["oom_killed"] else "")
+        if summary["status"] in ("exited", "dead"):
+            return "The container %s stopped %.1f s into the wait (status %s, exit code %s%s%s): it will not answer." % (
+                self.name, elapsed, summary["status"], summary["exit_code"],
+                ", OOM killed" if summary["oom_killed"] else "",
+                (", error: %s" % summary["error"]) if summary["error"] else "")
+        return None
+
+
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
@@ -292,6 +427,9 @@ def main():
         wait_for={"type": "str", "choices": ["none", "alive", "ready"], "default": "none"},
         wait_timeout={"type": "float", "default": 120.0},
         wait_interval={"type": "float", "default": 2.0},
+        container={"type": "str"},
+        max_restarts={"type": "int", "default": 0},
+        docker_socket={"type": "path", "default": DEFAULT_SOCKET},
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -304,11 +442,22 @@ def main():
     for name in ("deep_timeout", "wait_timeout", "wait_interval"):
         if params[name] <= 0:
             module.fail_json(msg="%s must be a positive number of seconds, got %s" % (name, params[name]))
+    if params["max_restarts"] < 0:
+        module.fail_json(msg="max_restarts must be 0 or more, got %s" % params["max_restarts"])
     client = Client.from_module(module, "health_info")
     started = time.monotonic()
     want_ready = params["wait_for"] == "ready"
+    watch = None
+    if params["container"] and params["wait_for"] != "none":
+        watch = ContainerWatch(DockerClient(params["docker_socket"]), params["container"], params["max_restarts"])
+        problem = watch.look()
+        if problem:
+            module.fail_json(msg=problem, changed=False, url=client.base_url, container=watch.summary,
+                             wait={"condition": params["wait_for"], "met": False, "attempts": 0, "elapsed_s": 0.0,
+                                   "restarts": watch.restarts})
 
     attempts = 0
+    problem = None
     while True:
         attempts += 1
         remaining = params["wait_timeout"] - (time.monotonic() - started)
@@ -316,6 +465,10 @@ def main():
         liveness, readiness = check(client, want_ready, timeout)
         alive, ready = liveness.ok, is_ready(readiness)
         met = {"none": True, "alive": alive, "ready": ready}[params["wait_for"]]
+        problem = watch.look() if watch is not None else None
+        if problem:
+            met = False
+            break
         elapsed = time.monotonic() - started
         if met or elapsed >= params["wait_timeout"]:
             break
@@ -343,6 +496,14 @@ def main():
     if params["wait_for"] != "none":
         result["wait"] = {"condition": params["wait_for"], "met": met, "attempts": attempts,
                           "elapsed_s": round(time.monotonic() - started, 2)}
+        if watch is not None:
+            result["wait"]["restarts"] = watch.restarts
+            result["container"] = watch.summary
+        if problem:
+            result["error"] = errors[-1] if errors else ""
+            result["timings"]["total_ms"] = round((time.monotonic() - started) * 1000.0, 1)
+            module.fail_json(msg="%s The proxy at %s: %s (%d checks)." % (
+                problem, client.base_url, last_seen(liveness, readiness), attempts), **result)
         if not met:
             result["error"] = errors[-1] if errors else ""
             result["timings"]["total_ms"] = round((time.monotonic() - started) * 1000.0, 1)
