@@ -105,12 +105,16 @@ def failure_samples(records: list[Record], limit: int = MAX_SAMPLES) -> list[dic
 
 
 def summarize(records: list[Record], meta: dict, stopped_s: float | None = None) -> dict:
-    """The JSON summary. The window runs from the first request start to the last request end, or to
-    `stopped_s` (when the load was told to stop) if that is earlier: the requests that finish while the
-    tool drains are counted, but the drain itself, with no new requests, is not an availability gap."""
+    """The JSON summary. The window runs from the first 2xx (the load is running: a caller waits for
+    --ready-file before it starts a change, so the client's own start-up is no gap) to the last request
+    end, or to `stopped_s` (when the load was told to stop) if that is earlier: the requests that finish
+    while the tool drains are counted, but the drain itself, with no new requests, is not an
+    availability gap. Without any 2xx the window starts at the first request."""
     ok = [r for r in records if r.ok]
     if records:
         first_start, last_end = min(r.start for r in records), max(r.end for r in records)
+        if ok:
+            first_start = min(r.end for r in ok)
         if stopped_s is not None:
             last_end = max(first_start, min(last_end, stopped_s))
         window = (first_start, last_end)
@@ -179,6 +183,9 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, str]:
     parser.add_argument("--max-requests", type=int, default=200000, help="requests started at most (default 200000)")
     parser.add_argument("--request-timeout", type=float, default=60.0, help="seconds per request (default 60)")
     parser.add_argument("--label", default="", help="free text copied into the summary")
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="pause of each client after a successful request (default 0: closed loop, saturating)")
+    parser.add_argument("--ready-file", help="written once the first request succeeded: start the change after it appears")
     args = parser.parse_args(argv)
     url = urllib.parse.urlsplit(args.base_url)
     try:
@@ -286,8 +293,14 @@ def run_client(index: int, stream: bool, args: argparse.Namespace, api_key: str,
                                  shared["began"], args.request_timeout)
             with shared["lock"]:
                 shared["records"].append(record)
+                if record.ok and args.ready_file and not shared.get("ready"):
+                    shared["ready"] = True
+                    with open(args.ready_file, "w", encoding="utf-8") as handle:
+                        handle.write("%.3f\n" % record.end)
             if not record.ok:
                 shared["stop"].wait(FAILURE_PAUSE_S)
+            elif args.think_ms > 0:
+                shared["stop"].wait(args.think_ms / 1000.0)
     finally:
         client.close()
 

@@ -75,7 +75,7 @@ def test_summarize_counts_streams_gaps_and_samples():
     assert summary["streams"] == {"started": 2, "complete": 1, "incomplete": 1}
     assert summary["longest_gap_without_2xx_s"] == 2.9
     assert summary["gaps_over_1s"] == [{"start_s": 0.1, "seconds": 2.9}]
-    assert summary["seconds_observed"] == 3.0
+    assert summary["seconds_observed"] == 2.9  # from the first 2xx (0.1 s) on
     assert summary["latency_ms"] == {"p50": 100.0, "p95": 3000.0, "max": 3000.0}
     assert summary["latency_ms_by_mode"]["plain"]["max"] == 100.0
     assert [sample["at_s"] for sample in summary["failure_samples"]] == [0.2, 1.5, 1.6, 2.0]
@@ -85,10 +85,10 @@ def test_the_window_ends_at_the_stop_so_draining_is_no_gap():
     # plain requests stop at 2.0 s with the stop; a stream started at 1.5 s finishes while the tool drains
     records = [record(t / 10, t / 10 + 0.05, True) for t in range(20)] + [record(1.5, 3.5, True, stream=True, started=True)]
     summary = change_load.summarize(records, {}, stopped_s=2.0)
-    assert summary["seconds_observed"] == 2.0 and summary["ok"] == 21
+    assert summary["seconds_observed"] == 1.95 and summary["ok"] == 21  # from the first 2xx (0.05 s) to the stop
     assert summary["longest_gap_without_2xx_s"] == 0.1 and summary["gaps_over_1s"] == []
     assert change_load.summarize(records, {})["longest_gap_without_2xx_s"] == 1.55  # without the stop time
-    assert change_load.summarize(records[:3], {}, stopped_s=9.0)["seconds_observed"] == 0.25  # ended before the stop
+    assert change_load.summarize(records[:3], {}, stopped_s=9.0)["seconds_observed"] == 0.2  # ended before the stop
 
 
 def test_failure_samples_take_the_first_of_each_kind_first():
@@ -237,3 +237,11 @@ def test_outage_shows_as_failures_and_a_gap(tmp_path):
     assert summary["longest_gap_without_2xx_s"] < down_s + 1.5
     assert len(summary["gaps_over_1s"]) == 1
     assert summary["streams"]["complete"] > 0  # streams succeed again after the restart
+
+
+def test_the_window_starts_at_the_first_2xx_so_client_start_up_is_no_gap():
+    records = [record(0.0, 1.5, True)] + [record(1.5 + t / 10, 1.55 + t / 10, True) for t in range(10)]
+    summary = change_load.summarize(records, {})
+    assert summary["longest_gap_without_2xx_s"] == 0.1 and summary["seconds_observed"] == 0.95
+    failing = [record(0.0, 0.5, False, "InternalServerError(503)")] * 3
+    assert change_load.summarize(failing, {})["seconds_observed"] == 0.5  # no 2xx: from the first request

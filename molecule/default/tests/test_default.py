@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 import testinfra.utils.ansible_runner
-from gatewayops_stack import BASE, PORT, PROJECT, PROJECT_DIR
+from gatewayops_stack import BASE, PORT, PROJECT, PROJECT_DIR, live_colour, project_of
 from gatewayops_stack import read_env as _env
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
@@ -37,10 +37,11 @@ def _post(path, body, key=None):
 
 
 def _container(host, service):
+    project = project_of(host, service)
     out = host.check_output(
         "docker ps -a --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=%s "
-        "--format '{{.ID}}'", PROJECT, service)
-    assert out, f"no {service} container in project {PROJECT}"
+        "--format '{{.ID}}'", project, service)
+    assert out, f"no {service} container in project {project}"
     return json.loads(host.check_output("docker inspect %s", out.splitlines()[0]))[0]
 
 
@@ -109,10 +110,28 @@ def test_edge_owns_the_port_and_is_hardened(host):
     assert hc["CapDrop"] == ["ALL"]
     assert "no-new-privileges:true" in hc["SecurityOpt"]
     assert c["Config"]["StopSignal"] == "SIGUSR1"
-    assert host.file(f"{PROJECT_DIR}/haproxy.cfg").sha256sum == c["Config"]["Labels"]["org.gatewayops.litellm.edge-config-sha256"]
+    # the edge reads a directory: the validated haproxy.cfg and colour.cfg, which names the live proxy
+    assert host.file(f"{PROJECT_DIR}/edge/haproxy.cfg").sha256sum == host.file(f"{PROJECT_DIR}/haproxy.cfg").sha256sum
+    assert f"{PROJECT_DIR}/edge:/usr/local/etc/haproxy:ro" in hc["Binds"]
     cfg = host.file(f"{PROJECT_DIR}/haproxy.cfg").content_string
     assert "retry-on conn-failure empty-response" in cfg
-    assert "server litellm litellm:4000" in cfg
+    assert "option idle-close-on-response" in cfg
+    assert 'server litellm "${LITELLM_LIVE_SERVER}:4000"' in cfg
+    colour = live_colour(host)
+    assert colour in ("blue", "green")
+    assert f"setenv LITELLM_LIVE_SERVER {PROJECT}-{colour}-litellm-1" in host.file(f"{PROJECT_DIR}/edge/colour.cfg").content_string
+
+
+def test_the_live_colour_runs_the_release_in_the_project_directory(host):
+    colour = live_colour(host)
+    release = f"{PROJECT_DIR}/{PROJECT}-{colour}"
+    for live, copy in (("litellm.yaml", "compose.yaml"), ("config.yaml", "config.yaml"), (".env", ".env")):
+        assert host.file(f"{release}/{copy}").sha256sum == host.file(f"{PROJECT_DIR}/{live}").sha256sum, copy
+    assert host.file(f"{release}/.env").mode == 0o600
+    # only the live colour runs; the other colour's project is gone
+    other = "green" if colour == "blue" else "blue"
+    assert not host.check_output("docker ps -a --filter label=com.docker.compose.project=%s-%s -q", PROJECT, other)
+    assert _container(host, "litellm")["Config"]["Labels"]["com.docker.compose.project"] == f"{PROJECT}-{colour}"
 
 
 def test_the_proxy_image_preimports_the_codec_its_threads_race_for(host):

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 import testinfra.utils.ansible_runner
-from gatewayops_stack import BASE, MODEL_LIST, PORT, PROJECT
+from gatewayops_stack import BASE, MODEL_LIST, PORT, proxy_project
 from gatewayops_stack import master_key as _master_key
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
@@ -86,10 +86,11 @@ def _get(result, *path):
 
 
 def _proxy_container(host):
+    project = proxy_project(host)
     out = host.check_output(
         "docker ps -a --filter label=com.docker.compose.project=%s --filter label=com.docker.compose.service=litellm "
-        "--format '{{.ID}}'", PROJECT)
-    assert out, f"no litellm container in project {PROJECT}"
+        "--format '{{.ID}}'", project)
+    assert out, f"no litellm container in project {project}"
     return out.splitlines()[0]
 
 

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 import testinfra.utils.ansible_runner
-from gatewayops_stack import PROJECT
+from gatewayops_stack import stack_projects
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]
@@ -26,7 +26,7 @@ STACK = "Build the stack model"
 STRUCTURE = "Check the structure of config.yaml"
 SECRETS = "Resolve secrets"
 BACKUP = "Ask which managed files this run would replace"
-RENDER = "Render config.yaml, validated by the image's litellm --validate_config"
+RENDER = "Render the other candidate files, each validated by the binary that will read it"
 DEPLOY = "Bring the stack up (builds the proxy image when its Dockerfile changed)"
 READY = "Wait for /health/readiness"
 VERSION = "Check the proxy runs the requested LiteLLM version"
@@ -46,8 +46,8 @@ EXPECTED = {
 
 
 def _containers(host):
-    return host.check_output(
-        "docker ps --filter label=com.docker.compose.project=%s --format '{{.Names}} {{.ID}}'", PROJECT).splitlines()
+    return [line for project in stack_projects() for line in host.check_output(
+        "docker ps --filter label=com.docker.compose.project=%s --format '{{.Names}} {{.ID}}'", project).splitlines()]
 
 
 def _run_site(tag):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import urllib.request
 
 import pytest
 import testinfra.utils.ansible_runner
-from gatewayops_stack import PORT, PROJECT, PROJECT_DIR, SCENARIO_DIR
+from gatewayops_stack import PORT, PROJECT_DIR, SCENARIO_DIR, proxy_project
 from gatewayops_stack import read_env as _env
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
@@ -37,7 +38,68 @@ def test_both_bad_changes_were_refused_and_rolled_back(host):
     assert "Rolled back: restored backup set" in broken
     crash = results["exits_on_start"]["msg"]
     assert "Wait for /health/readiness" in crash
+    # found from the container's restarts, long before the readiness timeout
+    assert "crash-loops" in crash or "exited" in crash, crash
     assert "Rolled back: restored backup set" in crash and "rejected files are kept in" in crash
+    for msg in (broken, crash):
+        assert "without ever taking traffic" in msg and "kept serving" in msg, msg
+
+
+BAD_CHANGES = ["bad-required-model-fails", "bad-crash-loop"]
+# routine changes: those that touch LiteLLM switch colour, the edge's own are reloads or a recreate
+SWITCHES = ["model-added", "setting-changed", "image-rebuilt", "env-secret-added"]
+RELOADS = ["haproxy-cfg-changed"]
+# The longest stretch without a finished 2xx a change may cause. The same load without any change
+# (baseline-no-change) shows 0.3-0.6 s on a 2-vCPU machine: 20 clients, answers of ~0.5-1 s while
+# the host also runs Ansible and boots a candidate. A proxy that stopped answering shows tens of
+# seconds (recreate: ~35 s).
+MAX_GAP_S = 2.0
+
+
+def _load(host, change):
+    return _json(host, f"{RESULTS}/{change}.json"), _json(host, f"{RESULTS}/{change}-containers.json")
+
+
+@pytest.mark.parametrize("change", ["baseline-no-change"] + BAD_CHANGES + SWITCHES + RELOADS)
+def test_clients_saw_nothing_of_the_change(host, change):
+    load, _containers = _load(host, change)
+    assert load["clients"] == 20 and load["stream_clients"] == 5
+    assert load["requests"] > 100 and load["failed"] == 0, (load["failures_by_kind"], load["failure_samples"])
+    assert load["streams"]["started"] > 5 and load["streams"]["incomplete"] == 0, load["streams"]
+    assert load["longest_gap_without_2xx_s"] <= MAX_GAP_S, load["gaps_over_1s"]
+
+
+@pytest.mark.parametrize("change", BAD_CHANGES)
+def test_a_bad_candidate_never_replaced_the_live_proxy(host, change):
+    _load_summary, containers = _load(host, change)
+    # same container, start time and restart count: it never stopped
+    assert containers["proxy"]["before"] == containers["proxy"]["after"], containers
+    assert containers["edge"]["before"] == containers["edge"]["after"], containers
+
+
+@pytest.mark.parametrize("change", SWITCHES)
+def test_a_good_change_switched_colour_and_kept_the_edge(host, change):
+    _load_summary, containers = _load(host, change)
+    # container names: /<project>-<colour>-litellm-1; the other colour serves now
+    colours = [re.search(r"-(blue|green)-litellm-1$", containers["proxy"][when][0]).group(1) for when in ("before", "after")]
+    assert colours[0] != colours[1], containers
+    assert containers["edge"]["before"] == containers["edge"]["after"], containers
+
+
+@pytest.mark.parametrize("change", RELOADS)
+def test_an_edge_config_change_is_a_reload(host, change):
+    _load_summary, containers = _load(host, change)
+    assert containers["proxy"]["before"] == containers["proxy"]["after"], containers
+    assert containers["edge"]["before"] == containers["edge"]["after"], containers
+    assert "timeout http-keep-alive 30s" in host.file(f"{PROJECT_DIR}/edge/haproxy.cfg").content_string
+
+
+def test_an_edge_image_change_recreates_the_edge_and_its_cost_is_measured(host):
+    load, containers = _load(host, "edge-image-changed")
+    assert containers["edge"]["before"][1] != containers["edge"]["after"][1]
+    assert containers["proxy"]["before"] == containers["proxy"]["after"]
+    # the published port is closed while the edge is replaced: measured, not hidden (README "Known limits")
+    assert load["requests"] > 100 and load["streams"]["started"] > 5
 
 
 def test_the_good_files_are_back(host):
@@ -80,7 +142,7 @@ def test_the_proxy_runs_the_backed_up_image_and_answers(host):
     image = _json(host, f"{PROJECT_DIR}/backups/{newest}/image.json")
     # asked from the controller (the same host): the engine restart in the side effect left the
     # instance's bind-mounted docker.sock pointing at the old engine's socket
-    container = subprocess.check_output(["docker", "compose", "-p", PROJECT, "ps", "-q", "litellm"],
+    container = subprocess.check_output(["docker", "compose", "-p", proxy_project(host), "ps", "-q", "litellm"],
                                         text=True).strip()
     running = subprocess.check_output(["docker", "inspect", "--format", "{{.Image}}", container], text=True).strip()
     assert running == image["id"]
@@ -96,8 +158,8 @@ def test_the_proxy_runs_the_backed_up_image_and_answers(host):
 def test_outage_of_the_bad_changes_was_measured_and_bounded(host):
     downtime = _json(host, f"{RESULTS}/downtime-bad-changes.json")
     assert downtime["probes"] > 100
-    # two recreations of the proxy and two restores: each costs a LiteLLM boot (10-30 s)
-    assert 0 < downtime["seconds_without_answer"] < 240, downtime
+    # blue/green: both candidates were rejected beside the live proxy, which never stopped answering
+    assert downtime["seconds_without_answer"] == 0 and downtime["outages"] == [], downtime
 
 
 def test_a_killed_proxy_comes_back_by_itself(host):

@@ -132,3 +132,25 @@ def master_key(host, path=None):
     if "LITELLM_MASTER_KEY" not in values:
         raise AssertionError(f"no LITELLM_MASTER_KEY in {path}")
     return values["LITELLM_MASTER_KEY"]
+
+
+def live_colour(host):
+    """The colour that serves (litellm_deploy_strategy: blue_green), '' for a recreate deployment."""
+    path = f"{PROJECT_DIR}/live-colour"
+    return host.file(path).content_string.strip() if host.file(path).exists else ""
+
+
+def proxy_project(host):
+    """The compose project that runs the live proxy: <project>-<colour>, or the stack's own."""
+    colour = live_colour(host)
+    return f"{PROJECT}-{colour}" if colour else PROJECT
+
+
+def project_of(host, service):
+    """The compose project of one of the stack's services (the proxy may live in a colour's)."""
+    return proxy_project(host) if service == "litellm" else PROJECT
+
+
+def stack_projects():
+    """Every compose project the stack may use: its own and both colours'."""
+    return [PROJECT, f"{PROJECT}-blue", f"{PROJECT}-green"]

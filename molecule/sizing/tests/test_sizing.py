@@ -53,6 +53,7 @@ SIZING_SETTINGS = (
     "litellm_sizing_vcpus", "litellm_sizing_memory_mb", "litellm_instances", "litellm_request_timeout",
     "litellm_redis_enabled", "litellm_postgres_enabled", "litellm_database_url", "litellm_edge_enabled",
     "litellm_edge_buffer_kb", "litellm_healthcheck_timeout_seconds", "litellm_readiness_timeout",
+    "litellm_deploy_strategy",
 )
 NAMES = sorted(MACHINES)
 
@@ -73,7 +74,24 @@ def _dir(name):
 
 
 def _load(host, name, filename):
-    return yaml.safe_load(host.file(f"{_dir(name)}/{filename}").content_string)
+    data = yaml.safe_load(host.file(f"{_dir(name)}/{filename}").content_string)
+    colour_project = f"{_dir(name)}/litellm.yaml"
+    if filename == "compose.yaml" and host.file(colour_project).exists:
+        # blue_green: the proxy's service is in its own project's file (litellm.yaml)
+        data["services"].update(yaml.safe_load(host.file(colour_project).content_string)["services"])
+    return data
+
+
+def test_small_hosts_recreate_and_the_rest_switch_blue_green(host):
+    for name in NAMES:
+        blue_green = _sizing(name)["blue_green"]
+        assert host.file(f"{_dir(name)}/litellm.yaml").exists == blue_green, name
+        compose = yaml.safe_load(host.file(f"{_dir(name)}/compose.yaml").content_string)
+        assert ("litellm" in compose["services"]) == (not blue_green), name
+        if blue_green:
+            assert _sizing(name)["surge_memory_mb"] <= _sizing(name)["proxy_memory_mb"], name
+    # 1 vCPU / 2 GiB cannot hold two proxies at once: the converge sets recreate there
+    assert not _sizing("c1-2g")["blue_green"] and _sizing("c2-4g")["blue_green"]
 
 
 def _haproxy(host, name):

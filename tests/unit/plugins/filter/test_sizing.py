@@ -197,3 +197,28 @@ def test_derived_timers():
 def test_problems_checker_flags_a_too_small_memory_limit():
     s = size(2, 4096, overrides={"litellm_mem_limit_mb": 512, "litellm_mem_reservation_mb": 256})
     assert sizing_problems(s) == ["litellm mem_limit 512 MB is below what 2 workers use: 384 + 2 x 360 = 1104 MB"]
+
+
+def test_blue_green_surge_fits_or_says_why():
+    host = {"vcpus": 2, "memory_mb": 24576, "edge": True, "blue_green": True}
+    s = litellm_sizing(host)
+    assert s["surge_memory_mb"] == 2 * s["litellm_mem_reservation_mb"] <= s["proxy_memory_mb"]
+    assert "2 x %d MB" % s["litellm_mem_reservation_mb"] in s["why"]["surge_memory_mb"]
+    assert s["problems"] == []
+    # a host with room for one set of workers only: the arithmetic and both ways out are named
+    small = litellm_sizing(dict(host, vcpus=8, memory_mb=4096), {"num_workers": 8})
+    problem = [p for p in small["problems"] if "blue/green" in p]
+    assert problem and "litellm_deploy_strategy: recreate" in problem[0] and "litellm_sizing_overrides.num_workers" in problem[0]
+    assert "%d MB" % (2 * small["litellm_mem_reservation_mb"]) in problem[0]
+    # recreate (or no edge): one set at a time, no surge problem
+    for other in (dict(host, vcpus=8, memory_mb=4096, blue_green=False), dict(host, vcpus=8, memory_mb=4096, edge=False)):
+        one = litellm_sizing(other, {"num_workers": 8})
+        assert one["surge_memory_mb"] == one["litellm_mem_reservation_mb"]
+        assert not [p for p in one["problems"] if "blue/green" in p]
+
+
+def test_blue_green_database_connections_count_both_sets():
+    s = litellm_sizing({"vcpus": 4, "memory_mb": 16384, "edge": True, "blue_green": True, "postgres_bundled": True})
+    workers = s["num_workers"]
+    assert 2 * workers * s["database_connection_pool_limit"] + 3 <= s["db_max_connections"]
+    assert s["problems"] == []

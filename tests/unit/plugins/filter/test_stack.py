@@ -126,7 +126,8 @@ def test_validate_commands_are_shell_safe():
     argv = shlex.split(command.replace("%s", "/tmp/candidate"))
     assert argv[:3] == ["docker", "run", "--rm"]
     assert "X_NOTE=a b; rm -rf /" in argv
-    assert argv[argv.index("--env-file") + 1] == "/srv/lite llm/.env"
+    # validated beside the candidate .env, before either replaces a live file
+    assert argv[argv.index("--env-file") + 1] == "/srv/lite llm/candidate/.env"
     assert argv[-4:] == [IMAGE, "--config", "/etc/litellm/config.yaml", "--validate_config"]
     assert "/tmp/candidate:/etc/litellm/config.yaml:ro" in argv
     edge = shlex.split(st["validate_edge_command"].replace("%s", "/tmp/h.cfg"))
@@ -147,3 +148,28 @@ def test_missing_settings_fail_clearly():
     del s["litellm_request_timeout"]
     with pytest.raises(AnsibleFilterError, match="settings lack litellm_request_timeout"):
         litellm_stack(s, {}, {}, IMAGE)
+
+
+def test_blue_green_deployment_model():
+    st, sizing = stack_and_sizing()
+    assert st["deploy_strategy"] == "blue_green" and sizing["blue_green"] is True
+    name, project_dir = settings()["litellm_project_name"], settings()["litellm_project_dir"].rstrip("/")
+    for colour in ("blue", "green"):
+        entry = st["colours"][colour]
+        # the directory's name is the compose project's name; compose names the container after both
+        assert entry["project"] == "%s-%s" % (name, colour)
+        assert entry["dir"] == "%s/%s-%s" % (project_dir, name, colour)
+        assert entry["server"] == "%s-%s-litellm-1" % (name, colour)
+    assert st["networks"] == {"frontend": name + "_frontend", "backend": name + "_backend"}
+    assert st["candidate_dir"] == project_dir + "/candidate"
+    assert st["edge_dir"] == project_dir + "/edge"
+    # haproxy.cfg is validated with the live server's variable set, as colour.cfg sets it
+    argv = shlex.split(st["validate_edge_command"].replace("%s", "/tmp/x"))
+    assert argv[argv.index("--env") + 1] == "LITELLM_LIVE_SERVER=%s-blue-litellm-1" % name
+
+
+@pytest.mark.parametrize("changes", [{"litellm_deploy_strategy": "recreate"}, {"litellm_edge_enabled": False}])
+def test_recreate_without_a_switch(changes):
+    st, sizing = stack_and_sizing(**changes)
+    assert st["deploy_strategy"] == "recreate" and sizing["blue_green"] is False
+    assert st["recreate_container"] == settings()["litellm_project_name"] + "-litellm-1"
