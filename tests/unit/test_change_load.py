@@ -146,7 +146,8 @@ def start_load(tmp_path, port: int, *extra):
         extra = ("--api-key-env", "CL_KEY", *extra)
     proc = subprocess.Popen(
         [sys.executable, str(TOOL), "--base-url", f"http://127.0.0.1:{port}/v1", "--clients", "4", "--stream-clients", "2",
-         "--model", "fake-chat", "--stream-model", "drip-200", "--request-timeout", "5", "--max-seconds", "30", "--out", str(out), "--stop-file", str(stop), *extra],
+         "--model", "fake-chat", "--stream-model", "drip-200", "--request-timeout", "5", "--max-seconds", "30",
+         "--out", str(out), "--stop-file", str(stop), *extra],
         env={**os.environ, "CL_KEY": "sk-unit"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, out, stop
 
