@@ -5,7 +5,8 @@
 """Benchmark LiteLLM variants side by side on this host, with the collection's own proxy role
 and the load_test module's load generator (plugins/module_utils/_loadgen/).
 
-  benchmarks/run.sh [--quick] [--variants a,b] [--phases matrix,soak,recycle] [--recycles rc-gu,...] [--requests N]
+  benchmarks/run.sh [--quick] [--variants a,b] [--phases matrix,soak,recycle,changes] [--recycles rc-gu,...]
+                    [--requests N] [--strategies blue_green,recreate] [--changes model-added,...]
 
 What runs is in plan.py (FULL, or QUICK with --quick); benchmarks/README.md explains it.
 Everything the run starts is removed at its end, also when it fails."""
@@ -22,6 +23,8 @@ import subprocess
 import sys
 import time
 import traceback
+import urllib.error
+import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,6 +40,8 @@ from ansible_collections.gatewayops.litellm.plugins.module_utils._loadgen.runner
 
 
 SETTLE_S = 8.0
+CHANGE_LOAD = stack.REPO / "tests" / "tools" / "change_load.py"
+PHASES = ("matrix", "soak", "recycle", "changes")
 # log lines that mark recycling: gunicorn's arbiter, uvicorn's limit (INFO), uvicorn's supervisor
 LOG_MARKERS = ("Booting worker", "Maximum request limit", "Child process", "Waiting for child process")
 
@@ -80,7 +85,7 @@ class Bench(object):
         self.log = stack.WORK / "logs" / ("%s-%s.log" % (the_plan.name, time.strftime("%Y%m%d-%H%M%S")))
         self.data = {"plan": asdict(the_plan), "started": datetime.datetime.now().isoformat(timespec="seconds"),
                      "machine": machine(), "variants": {}, "ceiling": [], "runs": [], "soaks": [], "recycles": [],
-                     "failures": []}
+                     "change_deploys": [], "changes": [], "findings": [], "failures": []}
         for name in variants:
             v = plan.VARIANTS[name]
             self.data["variants"][name] = {"label": v.label, "group": v.group, "note": v.note, "vars": v.vars}
@@ -201,6 +206,179 @@ class Bench(object):
         finally:
             stack.down(name, self.log)
 
+    # -- changes under load ------------------------------------------------
+
+    def change_run(self, strategy, rep, order, changes):
+        """Deploy the phase's variant with `strategy`, measure the load alone, then apply `changes`
+        one after the other under load (the good ones accumulate); the stack is removed at the end."""
+        phase = self.plan.changes
+        name = plan.change_run_name(strategy)
+        role_vars = plan.merge_vars(plan.VARIANTS[phase.variant].vars, {"litellm_deploy_strategy": strategy},
+                                    plan.CHANGE_BASE_VARS)
+        try:
+            _container, _key, deploy_s, idle_s = self.deploy(name, role_vars, "%s, rep %d" % (strategy, rep + 1))
+            self.data["change_deploys"].append({"strategy": strategy, "run": name, "rep": rep, "order": order,
+                                                "deploy_s": deploy_s, "idle_wait_s": idle_s, "vars": role_vars})
+            self.change_step(name, strategy, rep, order, [])
+            for index in range(len(changes)):
+                self.change_step(name, strategy, rep, order, changes[:index + 1])
+        except (stack.StackError, OSError, subprocess.SubprocessError, ValueError) as exc:
+            self.fail("changes %s rep %d: %s" % (strategy, rep + 1, exc))
+        finally:
+            stack.down(name, self.log)
+            stack.remove_images(self.log, rebuild_tag=False)   # the next run's image-rebuilt builds again
+
+    def change_step(self, name, strategy, rep, order, applied):
+        """One change (the last of `applied`; none: the load alone for baseline_s) under load."""
+        phase = self.plan.changes
+        change = applied[-1] if applied else None
+        label = change.name if change else "baseline"
+        proxy_before = stack.container_state(stack.container_name(name))
+        edge_before = stack.container_state(stack.edge_container_name(name))
+        colour_before = stack.live_colour(name)
+        since = time.time()
+        load, began = self.start_change_load(name, label)
+        epoch_of_began = time.time() - (time.monotonic() - began)   # the load's clock zero, in epoch seconds
+        record = {"strategy": strategy, "run": name, "rep": rep, "order": order, "step": len(applied),
+                  "change": label, "label": change.label if change else "the load alone, no change",
+                  "bad": bool(change and change.bad), "playbook_rc": None, "playbook_s": None,
+                  "playbook_window_s": None, "playbook_failures": []}
+        try:
+            if change is None:
+                time.sleep(phase.baseline_s)
+            else:
+                extra = plan.change_vars(applied)
+                record["extra_vars"] = extra
+                start = time.monotonic() - began
+                rc, seconds, failures = stack.playbook(name, self.log, extra, timeout=phase.playbook_timeout_s)
+                record.update(playbook_rc=rc, playbook_s=seconds, playbook_failures=failures[-3:],
+                              playbook_window_s=[round(start, 1), round(time.monotonic() - began, 1)])
+                time.sleep(phase.settle_s)   # a gap right at the end of the run is still seen
+        finally:
+            record["load"] = self.stop_change_load(load, name, label)
+        try:
+            proxy_after = stack.container_state(stack.container_name(name))
+        except stack.StackError:
+            proxy_after = None
+        edge_after = stack.container_state(stack.edge_container_name(name))
+        record.update(proxy_before=proxy_before, proxy_after=proxy_after, live_colour_before=colour_before,
+                      live_colour_after=stack.live_colour(name), edge_before=edge_before, edge_after=edge_after)
+        if edge_after is not None:   # its reloads and server state changes, on the load's clock
+            events, statuses = stack.edge_events(edge_after["name"], since, self.log)
+            record.update(edge_events=[{"t_s": round(t - epoch_of_began, 2), "text": text} for t, text in events],
+                          edge_logged_statuses=statuses)
+        if change is not None and change.bad:
+            record.update(self.refusal(name, change, record["playbook_rc"]))
+        if change is not None and change.name == "image-rebuilt" and proxy_after and proxy_before \
+                and proxy_after["image"] != proxy_before["image"]:
+            stack.BUILT_IMAGES.add(proxy_after["image"])   # built from plan.REBUILD_IMAGE: ours to remove
+        self.data["changes"].append(record)
+        summary = record["load"]
+        gaps = report.gaps_text(summary, (record["playbook_window_s"] or [0.0])[0], most=3)
+        log_line("  %s %s: playbook rc=%s in %s s%s; %d requests, %d failed %s, streams %d/%d, longest gap %.2f s%s" % (
+            strategy, label, record["playbook_rc"], record["playbook_s"],
+            (", refused" if record.get("refused") else ", NOT REFUSED") if record["bad"] else "",
+            summary["requests"], summary["failed"], summary["failures_by_kind"] or "", summary["streams"]["complete"],
+            summary["streams"]["started"], summary["longest_gap_without_2xx_s"],
+            " (longest gaps > 1 s: %s s from the playbook's start)" % gaps if gaps else ""))
+        if change is not None and not change.bad and record["playbook_rc"] != 0:
+            self.fail("changes %s %s: the playbook failed (rc=%s): %s" % (
+                strategy, label, record["playbook_rc"], (record["playbook_failures"] or ["see " + str(self.log)])[-1]))
+        if proxy_after is None:
+            raise stack.StackError("no proxy runs after %s" % label)
+        probe.wait_idle(probe.Container(proxy_after["name"]), timeout=phase.idle_timeout_s)
+
+    def start_change_load(self, name, label):
+        """change_load.py against the edge; returns (process, its clock's start on ours) once its
+        first request got a 2xx (the ready file holds that request's end on the tool's clock)."""
+        phase = self.plan.changes
+        files = {kind: stack.WORK / "changes" / ("%s-%s.%s" % (name, label, kind)) for kind in ("json", "ready", "stop")}
+        files["json"].parent.mkdir(parents=True, exist_ok=True)
+        for path in files.values():
+            if path.exists():
+                path.unlink()
+        argv = [sys.executable, str(CHANGE_LOAD), "--base-url", "http://127.0.0.1:%d/v1" % plan.PORT,
+                "--api-key-file", str(stack.project_dir(name) / ".env"), "--clients", str(phase.clients),
+                "--stream-clients", str(phase.stream_clients), "--model", plan.MODEL, "--stream-model", plan.DRIP_MODEL,
+                "--think-ms", "%g" % phase.think_ms, "--request-timeout", "%g" % phase.request_timeout_s,
+                "--max-seconds", "%g" % phase.max_load_s, "--out", str(files["json"]), "--stop-file", str(files["stop"]),
+                "--ready-file", str(files["ready"]), "--label", "%s %s" % (name, label)]
+        with open(self.log, "a", encoding="utf-8") as handle:
+            handle.write("$ %s\n" % " ".join(argv))
+            handle.flush()
+            proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, cwd=str(stack.REPO))
+        load = {"proc": proc, "files": files}
+        deadline = time.monotonic() + phase.ready_timeout_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                text = files["ready"].read_text(encoding="utf-8").strip()
+            except OSError:
+                text = ""
+            if text:
+                return load, time.monotonic() - float(text)
+            time.sleep(0.1)
+        self.stop_change_load(load, name, label)
+        raise stack.StackError("the load for %s %s got no 2xx within %.0f s" % (name, label, phase.ready_timeout_s))
+
+    def stop_change_load(self, load, name, label):
+        """Stop change_load.py (stop file, then SIGTERM, then SIGKILL) and return its summary."""
+        phase = self.plan.changes
+        proc, files = load["proc"], load["files"]
+        files["stop"].touch()
+        for action in (None, proc.terminate, proc.kill):
+            if action is not None:
+                action()
+            try:
+                proc.wait(timeout=phase.stop_timeout_s)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        try:
+            return json.loads(files["json"].read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise stack.StackError("no summary from the load for %s %s (rc=%s): %s" % (name, label, proc.returncode, exc))
+
+    def refusal(self, name, change, rc):
+        """Whether a bad change was refused: the playbook failed and nothing of it stays (its text
+        in the live config.yaml / .env, its models in /v1/models)."""
+        directory = stack.project_dir(name)
+        places = [directory]
+        if stack.live_colour(name):
+            places.append(directory / stack.proxy_project(name))
+        traces = []
+        for place in places:
+            for filename in ("config.yaml", ".env"):
+                try:
+                    text = (place / filename).read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                traces += ["%s in %s" % (t, place / filename) for t in change.traces if t in text]
+        listed = None
+        try:
+            request = urllib.request.Request("http://127.0.0.1:%d/v1/models" % plan.PORT,
+                                             headers={"Authorization": "Bearer " + stack.master_key(name)})
+            with urllib.request.urlopen(request, timeout=15) as answer:
+                listed = sorted(m.get("id") for m in json.loads(answer.read()).get("data", []))
+        except (OSError, ValueError, stack.StackError, urllib.error.URLError) as exc:
+            traces.append("/v1/models did not answer after the change: %s" % exc)
+        if listed is not None:
+            traces += ["model %s is served" % m for m in change.gone_models if m in listed]
+        refused = rc is not None and rc != 0 and not traces
+        if not refused:
+            finding = "changes %s: the bad change %s was not refused (playbook %s%s)" % (
+                name, change.name, "rc=%d" % rc if rc is not None else "timed out and was killed",
+                "; " + "; ".join(traces) if traces else "")
+            self.data["findings"].append(finding)
+            log_line("  FINDING " + finding)
+        return {"refused": refused, "traces_left": traces, "models_after": listed}
+
+    def changes(self, rep, strategies=None, selected=None):
+        phase = self.plan.changes
+        chosen = [plan.CHANGE_BY_NAME[n] for n in phase.changes if selected is None or n in selected]
+        for order, strategy in enumerate(rotate([s for s in phase.strategies if strategies is None or s in strategies], rep)):
+            log_line("changes under load: %s (%d change(s)), rep %d" % (strategy, len(chosen), rep + 1))
+            self.change_run(strategy, rep, order, chosen)
+
     def fail(self, text):
         self.data["failures"].append(text)
         log_line("  FAILED " + text.split("\n")[0])
@@ -209,7 +387,7 @@ class Bench(object):
 
     # -- the run ------------------------------------------------------------
 
-    def run(self, phases=("matrix", "soak", "recycle"), soaks=None, recycles=None, requests=None):
+    def run(self, phases=PHASES, soaks=None, recycles=None, requests=None, strategies=None, changes=None):
         p = self.plan
         log_line("plan %s: %d variant(s) x %d repetition(s) x concurrency %s, %s s each; phases %s; log %s" % (
             p.name, len(self.variants), p.repetitions, list(p.concurrencies), p.duration_s, ",".join(phases), self.log))
@@ -238,6 +416,11 @@ class Bench(object):
                 if recycles is None or experiment.name in recycles:
                     log_line("recycling %s" % experiment.name)
                     self.soak(experiment, "recycles", requests)
+        if "changes" in phases and p.changes is not None:
+            if "image-rebuilt" in p.changes.changes and (changes is None or "image-rebuilt" in changes):
+                stack.tag_rebuild_image(self.log)
+            for rep in range(p.changes.repetitions):
+                self.changes(rep, strategies, changes)
 
     def write(self):
         self.data["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
@@ -285,12 +468,17 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke test: plan.QUICK (1 repetition, 1 concurrency, short)")
     parser.add_argument("--plan", choices=sorted(plan.PLANS), help="full (about 2.5 h), standard (about 50 min) or quick")
     parser.add_argument("--variants", help="comma-separated subset of the plan's variants (%s)" % ", ".join(plan.VARIANTS))
-    parser.add_argument("--phases", default="matrix,soak,recycle",
-                        help="comma-separated: matrix (variants x concurrency), soak, recycle (default: all)")
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help="comma-separated: matrix (variants x concurrency), soak, recycle, changes (changes under "
+                        "load) (default: all the plan has)")
     parser.add_argument("--soaks", help="comma-separated subset of the plan's soaks")
     parser.add_argument("--recycles", help="comma-separated subset of the plan's recycling experiments (%s)"
                         % ", ".join(r.name for r in plan.RECYCLES))
     parser.add_argument("--requests", type=int, help="requests per soak / recycling experiment instead of the plan's")
+    parser.add_argument("--strategies", help="comma-separated subset of the deploy strategies of the changes phase (%s)"
+                        % ", ".join(plan.STRATEGIES))
+    parser.add_argument("--changes", help="comma-separated subset of the plan's changes (%s); the good ones among them "
+                        "accumulate" % ", ".join(c.name for c in plan.CHANGES))
     parser.add_argument("--results", type=Path, help="output directory (default benchmarks/results[/quick])")
     return parser.parse_args(argv)
 
@@ -305,14 +493,22 @@ def main(argv=None):
         if unknown:
             sys.exit("unknown variant(s): %s (known: %s)" % (", ".join(unknown), ", ".join(plan.VARIANTS)))
     phases = names(args.phases)
-    if not phases or not phases <= {"matrix", "soak", "recycle"}:
-        sys.exit("--phases takes matrix, soak and recycle")
+    if not phases or not phases <= set(PHASES):
+        sys.exit("--phases takes %s" % ", ".join(PHASES))
+    if "changes" in phases and the_plan.changes is None and phases == {"changes"}:
+        sys.exit("plan %s has no changes phase" % the_plan.name)
     if args.requests is not None and not 1 <= args.requests <= 200000:
         sys.exit("--requests must be from 1 to 200000")
     for chosen, known in ((names(args.soaks), the_plan.soaks), (names(args.recycles), the_plan.recycles)):
         unknown = sorted((chosen or set()) - set(s.name for s in known))
         if unknown:
             sys.exit("not in plan %s: %s (it has %s)" % (the_plan.name, ", ".join(unknown), ", ".join(s.name for s in known)))
+    if the_plan.changes is not None:
+        for chosen, known, what in ((names(args.strategies), the_plan.changes.strategies, "strategies"),
+                                    (names(args.changes), the_plan.changes.changes, "changes")):
+            unknown = sorted((chosen or set()) - set(known))
+            if unknown:
+                sys.exit("%s not in plan %s: %s (it has %s)" % (what, the_plan.name, ", ".join(unknown), ", ".join(known)))
     problems = stack.preflight()
     if problems:
         sys.exit("cannot run:\n- " + "\n- ".join(problems))
@@ -326,7 +522,8 @@ def main(argv=None):
     started = time.monotonic()
     status = 0
     try:
-        bench.run(phases=phases, soaks=names(args.soaks), recycles=names(args.recycles), requests=args.requests)
+        bench.run(phases=phases, soaks=names(args.soaks), recycles=names(args.recycles), requests=args.requests,
+                  strategies=names(args.strategies), changes=names(args.changes))
     except KeyboardInterrupt:
         bench.fail("interrupted")
         status = 130

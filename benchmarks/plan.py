@@ -2,7 +2,7 @@
 # Copyright: gatewayops engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Everything a benchmark run does, in one place: the variants (role variables), the loads,
-the soaks and the recycling experiments, for the full run and for --quick.
+the soaks, the recycling experiments and the changes under load, for the full run and for --quick.
 
 benchmarks/README.md explains why each variant has the values it has."""
 
@@ -164,6 +164,98 @@ RECYCLES = [
 RECYCLE_BY_NAME = {r.name: r for r in RECYCLES}
 
 
+# ---------------------------------------------------------------- changes under load
+# The sized variant (c) deployed once per deploy strategy, then changed again and again while
+# tests/tools/change_load.py keeps it busy through the edge; each change is one ansible-playbook
+# run of deploy.yml with the change's variables as extra vars (a JSON file).
+
+STRATEGIES = ("blue_green", "recreate")      # litellm_deploy_strategy; order rotated per repetition
+DRIP_MODEL = "bench-drip"                    # what the streaming clients ask for
+CHANGE_MODELS = COMMON_VARS["litellm_model_list"] + [{
+    "model_name": DRIP_MODEL,                # ~10 SSE chunks, one every 500 ms (tests/fixtures/fake_openai)
+    "litellm_params": {"model": "openai/drip-500", "api_base": "http://%s:8080/v1" % BACKEND_ALIAS,
+                       "api_key": "fake-key-not-secret"},
+}]
+CHANGE_BASE_VARS = {"litellm_model_list": CHANGE_MODELS, "litellm_required_models": [MODEL]}
+REBUILD_IMAGE = LITELLM_IMAGE + "-bench-rebuild"   # `docker tag` of LITELLM_IMAGE; removed in cleanup
+
+
+def change_run_name(strategy):
+    """changes-blue-green / changes-recreate: compose project litellm-bench-<that>. A hyphen for the
+    strategy's underscore: the name goes into container names, which the edge resolves by DNS."""
+    return "changes-" + strategy.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    label: str
+    vars: dict = field(default_factory=dict)      # role variables it sets (replacing their values)
+    add_models: tuple = ()                         # entries appended to litellm_model_list
+    add_required: tuple = ()                       # model names appended to litellm_required_models
+    bad: bool = False      # must be refused: the playbook fails, and its variables do not stay
+    traces: tuple = ()     # text that must not be in the live config.yaml / .env after a refusal
+    gone_models: tuple = ()  # model names that must not be listed by /v1/models after a refusal
+
+
+def _bench_model(name, model):
+    return {"model_name": name, "litellm_params": {"model": model, "api_base": "http://%s:8080/v1" % BACKEND_ALIAS,
+                                                   "api_key": "fake-key-not-secret"}}
+
+
+# In this order; the good ones are cumulative (each keeps the variables of the ones before, as an
+# inventory would); each bad one is applied on top of all good ones, alone.
+CHANGES = (
+    Change("model-added", "a model added", add_models=(_bench_model("bench-added", "openai/fake-chat"),)),
+    Change("setting-changed", "litellm_cache_ttl_seconds 600 -> 900", {"litellm_cache_ttl_seconds": 900}),
+    Change("image-rebuilt", "base image re-tagged: the proxy image is rebuilt", {"litellm_base_image": REBUILD_IMAGE}),
+    Change("env-secret-added", "a provider secret added to .env",
+           {"litellm_provider_secrets": {"BENCH_PROVIDER_KEY": "bench-provider-key-not-secret"}}),
+    Change("haproxy-cfg-changed", "litellm_edge_keepalive_seconds 60 -> 30 (haproxy.cfg only)",
+           {"litellm_edge_keepalive_seconds": 30}),
+    Change("bad-required-model", "bad: a new required model whose backend answers 503",
+           add_models=(_bench_model("bench-broken", "openai/fail-503"),), add_required=("bench-broken",), bad=True,
+           traces=("fail-503",), gone_models=("bench-broken",)),
+    Change("bad-crash-loop", "bad: a database URL nothing listens on (LiteLLM exits on start)",
+           {"litellm_database_url": "postgresql://x:y@127.0.0.1:1/x"}, bad=True, traces=("127.0.0.1:1/",)),
+)
+CHANGE_BY_NAME = {c.name: c for c in CHANGES}
+
+
+def change_vars(changes, base=None):
+    """The extra vars of the last of `changes` (in order): the good ones before it accumulate, bad
+    ones before it are left out (they were refused), models and required models append."""
+    base = CHANGE_BASE_VARS if base is None else base
+    models, required, role_vars = list(base["litellm_model_list"]), list(base["litellm_required_models"]), {}
+    for index, change in enumerate(changes):
+        if change.bad and index != len(changes) - 1:
+            continue
+        role_vars.update(change.vars)
+        models += list(change.add_models)
+        required += list(change.add_required)
+    role_vars.update(litellm_model_list=models, litellm_required_models=required)
+    return role_vars
+
+
+@dataclass(frozen=True)
+class ChangePhase:
+    repetitions: int
+    strategies: tuple = STRATEGIES
+    changes: tuple = tuple(c.name for c in CHANGES)
+    variant: str = "sized"
+    clients: int = 20
+    stream_clients: int = 5
+    think_ms: float = 200.0
+    request_timeout_s: float = 30.0
+    ready_timeout_s: float = 60.0      # the load's first 2xx
+    baseline_s: float = 15.0           # the load alone, no change: what the same load shows without one
+    settle_s: float = 5.0              # load kept running after the playbook ended
+    playbook_timeout_s: float = 600.0  # one ansible-playbook run (1.5-4 min here under load)
+    max_load_s: float = 660.0          # change_load.py --max-seconds: the playbook's bound + settle
+    stop_timeout_s: float = 60.0       # for change_load.py to drain (request timeout + 1) and write
+    idle_timeout_s: float = 60.0       # for the new proxy to settle (CPU idle) before the next change
+
+
 MERGED_KEYS = ("litellm_sizing_overrides", "litellm_environment", "litellm_litellm_settings", "litellm_general_settings")
 
 
@@ -195,6 +287,7 @@ class Plan:
     soaks: tuple
     recycles: tuple
     ceiling: bool = True
+    changes: ChangePhase = None    # the change-under-load phase (None: the plan has none)
     # True: every repetition deploys every variant again (variants rotated between repetitions);
     # False: one deployment per variant, its repetitions back to back (concurrency order rotated)
     redeploy_each_rep: bool = True
@@ -212,6 +305,7 @@ FULL = Plan(
     pause_s=2.0,
     soaks=tuple(SOAKS),
     recycles=tuple(RECYCLES),
+    changes=ChangePhase(repetitions=2),
 )
 
 QUICK = Plan(
@@ -229,13 +323,16 @@ QUICK = Plan(
                 "(c) with recycling 500 + jitter 250 (quick)", 1500, 20, 120.0),),
     recycles=(_recycle("rc-gu", "gunicorn 2w, 200+100 (graceful 600 s)", "gunicorn", requests=1000, concurrency=20,
                        max_seconds=60.0),),
+    # one good and one bad change per strategy (about 12 minutes)
+    changes=ChangePhase(repetitions=1, changes=("model-added", "bad-crash-loop"), baseline_s=10.0),
 )
 
 
-# What one working session can afford (about 50 minutes on 2 vCPUs): every variant of FULL,
-# 3 repetitions on one deployment each, 12 s per measurement; two 20,000-request soaks of (c)
-# (recycling at 2000 + 1000 so that workers recycle several times during it, and none); the
-# recycling experiments that compare the edge with talking to LiteLLM directly.
+# What one working session can afford (about 50 minutes on 2 vCPUs, plus 25 for the changes):
+# every variant of FULL, 3 repetitions on one deployment each, 12 s per measurement; two
+# 20,000-request soaks of (c) (recycling at 2000 + 1000 so that workers recycle several times
+# during it, and none); the recycling experiments that compare the edge with talking to LiteLLM
+# directly; every change under load with both deploy strategies, once.
 STANDARD_RECYCLES = ("rc-edge-gu", "rc-gu", "rc-edge-uv", "rc-uv", "rc-edge-gu-noka", "rc-gu-noka", "rc-gu-control")
 STANDARD = Plan(
     name="standard",
@@ -255,5 +352,7 @@ STANDARD = Plan(
     ),
     recycles=tuple(RECYCLE_BY_NAME[n] for n in STANDARD_RECYCLES),
     redeploy_each_rep=False,
+    # every change, both strategies, once (about 25 minutes)
+    changes=ChangePhase(repetitions=1),
 )
 PLANS = {p.name: p for p in (FULL, STANDARD, QUICK)}

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from pathlib import Path
 
@@ -122,6 +123,166 @@ def _edge_retried(r):
     return "%d (%d then 2xx)" % (retries["retried"], retries["retried_then_2xx"])
 
 
+STRATEGY_LABELS = {"blue_green": "blue/green", "recreate": "recreate"}
+
+
+def change_groups(changes):
+    """({change: {strategy: [records]}} in the order changes first appear, [strategies in order of
+    appearance])."""
+    groups, strategies = {}, []
+    for record in changes:
+        groups.setdefault(record["change"], {}).setdefault(record["strategy"], []).append(record)
+        if record["strategy"] not in strategies:
+            strategies.append(record["strategy"])
+    return groups, strategies
+
+
+def refused_text(records):
+    """For a bad change: yes / NO (with the playbook's rc), counted over repetitions; for a good one
+    '-', or the playbook's failure."""
+    if not records:
+        return "-"
+    if not records[0]["bad"]:
+        failed = [r for r in records if r["change"] != "baseline" and r["playbook_rc"] != 0]
+        return "-" if not failed else "playbook failed (%s)" % ", ".join(
+            "rc %d" % r["playbook_rc"] if r["playbook_rc"] is not None else "timed out" for r in failed)
+    refused = sum(1 for r in records if r.get("refused"))
+    if refused == len(records):
+        steps = sorted(set(filter(None, (refused_at(r) for r in records))))
+        return ("yes" if len(records) == 1 else "yes (%d/%d)" % (refused, len(records))) + \
+            (", at %s" % " / ".join(steps) if steps else "")
+    rcs = ", ".join("rc %d" % r["playbook_rc"] if r["playbook_rc"] is not None else "timed out"
+                    for r in records if not r.get("refused"))
+    return "**NO** (%d/%d refused; %s)" % (refused, len(records), rcs)
+
+
+def refused_at(record):
+    """The role's step that refused a change ('Probe the required models'), from the playbook's
+    last failure line, None when it names none."""
+    for line in reversed(record.get("playbook_failures") or []):
+        match = re.search(r'failed at \\"([^"\\]+)\\"', line)
+        if match:
+            return "“%s”" % match.group(1)
+    return None
+
+
+def change_rows(changes):
+    groups, strategies = change_groups(changes)
+    rows = []
+    for change, by_strategy in groups.items():
+        first = next(iter(by_strategy.values()))[0]
+        row = ["%s: %s" % (change, first["label"]) if change != "baseline" else "none: %s" % first["label"]]
+        for strategy in strategies:
+            records = by_strategy.get(strategy, [])
+            loads = [r["load"] for r in records]
+            if not records:
+                row += ["-"] * 5
+                continue
+            row += [
+                median_range([x["failed"] for x in loads], "%.0f"),
+                median_range([x["longest_gap_without_2xx_s"] for x in loads], "%.2f"),
+                "%d / %d" % (sum(x["streams"]["complete"] for x in loads), sum(x["streams"]["started"] for x in loads)),
+                median_range([r["playbook_s"] for r in records], "%.0f"),
+                refused_text(records),
+            ]
+        rows.append(row)
+    return strategies, rows
+
+
+def gaps_text(load, start, most=5):
+    """The `most` longest gaps over 1 s, in time order, as 'seconds at offset from `start`', and
+    how many more there were."""
+    gaps = sorted(load["gaps_over_1s"], key=lambda g: -g["seconds"])
+    shown = sorted(gaps[:most], key=lambda g: g["start_s"])
+    text = ", ".join("%.1f s at %+.0f" % (g["seconds"], g["start_s"] - start) for g in shown)
+    if len(gaps) > most:
+        text += " (+%d more of %.1f s or less)" % (len(gaps) - most, gaps[most]["seconds"])
+    return text
+
+
+def change_detail_rows(changes):
+    """Per run of a change: requests, failures by kind, and the gaps over 1 s placed on the
+    playbook's run (seconds from its start; the playbook ran from 0 to its duration)."""
+    rows = []
+    for r in changes:
+        load = r["load"]
+        start = (r.get("playbook_window_s") or [0.0])[0]
+        gaps = gaps_text(load, start)
+        before, after = r.get("proxy_before") or {}, r.get("proxy_after") or {}
+        if not after:
+            proxy = "none runs"
+        elif before.get("id") == after.get("id"):
+            proxy = "same (%s)" % after.get("name")
+        elif before.get("name") == after.get("name"):
+            proxy = "recreated (%s)" % after.get("name")
+        else:
+            proxy = "%s → %s" % (before.get("name"), after.get("name"))
+        edge_before, edge_after = r.get("edge_before") or {}, r.get("edge_after") or {}
+        rows.append([
+            STRATEGY_LABELS.get(r["strategy"], r["strategy"]), r["rep"] + 1, r["change"], load["requests"],
+            ", ".join("%s %d" % kv for kv in load["failures_by_kind"].items()) or "-",
+            gaps or "-", proxy,
+            "same" if edge_before.get("id") == edge_after.get("id") else "recreated",
+            server_events_text(r.get("edge_events"), start),
+            ", ".join("%s %d" % kv for kv in sorted((r.get("edge_logged_statuses") or {}).items())) or "-",
+            "; ".join(r.get("traces_left") or []) or "-",
+        ])
+    return rows
+
+
+def server_events_text(events, start, most=6):
+    """'DOWN +359 (Layer7 timeout), UP +361' from the edge's events (seconds from `start`)."""
+    if events is None:
+        return "-"
+    items = []
+    for event in events:
+        text = event["text"]
+        if " is DOWN" in text:
+            reason = text.split("reason: ", 1)[1].split(",", 1)[0] if "reason: " in text else ""
+            items.append("DOWN %+.0f%s" % (event["t_s"] - start, " (%s)" % reason if reason else ""))
+        elif " is UP" in text:
+            items.append("UP %+.0f" % (event["t_s"] - start))
+    if len(items) > most:
+        items = items[:most] + ["+%d more" % (len(items) - most)]
+    return ", ".join(items) or "none"
+
+
+def changes_markdown(data):
+    strategies, rows = change_rows(data["changes"])
+    header = ["change"]
+    for strategy in strategies:
+        name = STRATEGY_LABELS.get(strategy, strategy)
+        header += ["%s: failed" % name, "%s: longest without 2xx s" % name, "%s: streams complete / started" % name,
+                   "%s: playbook s" % name, "%s: refused" % name]
+    phase = data["plan"].get("changes") or {}
+    deploys = data.get("change_deploys", [])
+    out = ["", "## Change under load", "",
+           "The %s variant deployed once per `litellm_deploy_strategy` (%s), then each change applied with "
+           "`ansible-playbook benchmarks/deploy.yml` and the change's variables as extra vars (the good changes "
+           "accumulate, as an inventory would; each bad one comes on top of them alone) while "
+           "`tests/tools/change_load.py` keeps %s openai-SDK clients busy through the edge (%s of them streaming "
+           "`%s`, ~10 chunks 500 ms apart; %s ms pause after each answer; no retries). The load starts before the "
+           "playbook (after its first 2xx) and stops %s s after it. Failed: requests without a 2xx; longest "
+           "without 2xx: the longest interval in which no request completed successfully; refused: the playbook "
+           "failed and nothing of the change stayed (config.yaml / .env of the live proxy, /v1/models). "
+           "Median (min–max) over %s repetition(s); first deployments took %s s." % (
+               phase.get("variant", "sized"), ", ".join(STRATEGY_LABELS.get(s, s) for s in strategies),
+               phase.get("clients"), phase.get("stream_clients"), "bench-drip", fmt_num(phase.get("think_ms")),
+               fmt_num(phase.get("settle_s")), phase.get("repetitions"),
+               ", ".join("%s %s" % (STRATEGY_LABELS.get(d["strategy"], d["strategy"]), fmt_num(d["deploy_s"]))
+                         for d in deploys) or "-"),
+           "", table(header, rows),
+           "", "Per run: the failures by kind; the five longest stretches over 1 s without a 2xx, each with its "
+           "start in seconds from the playbook's start (negative: before it; the baseline: from the load's "
+           "start); the live proxy container and the edge container before → after; when the edge marked its "
+           "server down and up (and why), and the status codes of the requests it logged as abnormal "
+           "(`option dontlog-normal`: errors, `<NOSRV>`, retries).", "",
+           table(["strategy", "rep", "change", "requests", "failures", "gaps > 1 s (s at s)", "live proxy",
+                  "edge container", "edge: server down / up (s)", "edge: abnormal requests",
+                  "left of a bad change"], change_detail_rows(data["changes"]))]
+    return out
+
+
 def markdown(data, plots):
     plan, machine = data["plan"], data["machine"]
     out = ["# LiteLLM benchmark (%s run)" % plan["name"], "",
@@ -137,14 +298,15 @@ def markdown(data, plots):
                "each on a fresh deployment, variants rotated" if plan.get("redeploy_each_rep", True)
                else "back to back on one deployment per variant"),
            "", "## Variants", "",
-           table(["id", "variant", "what"], [[n, v["label"], v["note"]] for n, v in data["variants"].items()]),
-           "", "## Throughput, latency, CPU and memory", "",
-           "Median over repetitions, (min–max) where there are several. Latency and LiteLLM's "
-           "`x-litellm-overhead-duration-ms` of successful requests. CPU: the proxy container's (and its edge's) cgroup CPU time during "
-           "the measured window / requests; client CPU: the load generator's own. RSS: master + workers = total (MB, "
-           "after the last measurement).", "",
-           table(["variant", "conc.", "runs", "2xx req/s", "p50 ms", "p99 ms", "overhead p50 / p99 ms", "errors",
-                  "proxy CPU ms/req", "client CPU ms/req", "RSS MB"], throughput_rows(data))]
+           table(["id", "variant", "what"], [[n, v["label"], v["note"]] for n, v in data["variants"].items()])]
+    if data["ceiling"] or data["runs"]:
+        out += ["", "## Throughput, latency, CPU and memory", "",
+                "Median over repetitions, (min–max) where there are several. Latency and LiteLLM's "
+                "`x-litellm-overhead-duration-ms` of successful requests. CPU: the proxy container's (and its edge's) "
+                "cgroup CPU time during the measured window / requests; client CPU: the load generator's own. RSS: "
+                "master + workers = total (MB, after the last measurement).", "",
+                table(["variant", "conc.", "runs", "2xx req/s", "p50 ms", "p99 ms", "overhead p50 / p99 ms", "errors",
+                       "proxy CPU ms/req", "client CPU ms/req", "RSS MB"], throughput_rows(data))]
     if data["soaks"]:
         out += ["", "## Soaks (RSS over time)", "",
                 table(["soak", "requests", "s", "req/s", "failed", "failures", "recycles", "container restarts",
@@ -160,8 +322,12 @@ def markdown(data, plots):
                        "failed", "failed / recycle", "failures", "p99 / max ms", "seconds with 0 completions",
                        "edge retried"],
                       recycle_rows(data["recycles"]))]
+    if data.get("changes"):
+        out += changes_markdown(data)
     if plots:
         out += ["", "## Plots", ""] + ["![%s](%s)" % (p.stem, p.name) for p in plots]
+    if data.get("findings"):
+        out += ["", "## Findings", ""] + ["- " + f for f in data["findings"]]
     if data["failures"]:
         out += ["", "## Failures during the run", ""] + ["- " + f.split("\n")[0] for f in data["failures"]]
     return "\n".join(out) + "\n"
@@ -244,7 +410,49 @@ def plot(data, directory):
         fig.savefig(path, dpi=100)
         plt.close(fig)
         written.append(path)
+    if data.get("changes"):
+        written.append(plot_changes(data["changes"], Path(directory) / "changes.png", plt))
     return written
+
+
+def plot_changes(changes, path, plt):
+    """Grouped bars: the longest time without a 2xx per change type and strategy (median over
+    repetitions, log scale), the failed requests written on each bar; a hatched bar: a bad change
+    that was not refused."""
+    groups, strategies = change_groups(changes)
+    names = list(groups)
+    width = 0.8 / max(len(strategies), 1)
+    fig, ax = plt.subplots(figsize=(max(9, 1.3 * len(names)), 5.5))
+    tallest, lowest = 1.0, 0.1
+    for index, strategy in enumerate(strategies):
+        xs, heights, labels, hatches = [], [], [], []
+        for position, change in enumerate(names):
+            records = groups[change].get(strategy, [])
+            if not records:
+                continue
+            xs.append(position + (index - (len(strategies) - 1) / 2.0) * width)
+            heights.append(max(median([r["load"]["longest_gap_without_2xx_s"] for r in records]) or 0.0, 0.01))
+            labels.append("%s failed" % fmt_num(median([r["load"]["failed"] for r in records])))
+            hatches.append("//" if any(r["bad"] and not r.get("refused") for r in records) else "")
+        tallest, lowest = max([tallest] + heights), min([lowest] + [h / 2.0 for h in heights])
+        bars = ax.bar(xs, heights, width, label=STRATEGY_LABELS.get(strategy, strategy))
+        for rect, text, hatch in zip(bars, labels, hatches):
+            rect.set_hatch(hatch)
+            ax.annotate(text, (rect.get_x() + rect.get_width() / 2.0, rect.get_height()), xytext=(0, 3),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=7, rotation=90)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylim(lowest, tallest * 12)   # room for the labels above the bars
+    ax.set_ylabel("longest time without a 2xx answer, s (log)")
+    ax.set_title("Change under load: longest gap per change, median (failed requests on the bars; "
+                 "hatched: a bad change that was not refused)", fontsize=9)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def write(data, directory):

@@ -5,10 +5,13 @@
 and one LiteLLM stack per variant through the collection's own proxy role.
 
 Only names this harness owns are touched (plan.BACKEND_CONTAINER, plan.NETWORK, compose
-projects plan.PROJECT_PREFIX*, directories under plan.PROJECT_ROOT)."""
+projects plan.PROJECT_PREFIX* (with blue_green each stack's proxy runs in <project>-blue or
+<project>-green beside the main project), directories under plan.PROJECT_ROOT, the image tag
+plan.REBUILD_IMAGE and the proxy images built from it)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -66,8 +69,56 @@ def project_dir(name):
     return Path(plan.PROJECT_ROOT) / name
 
 
+COLOURS = ("blue", "green")
+PROXY_SERVICE = "litellm"
+# proxy images the proxy role built from plan.REBUILD_IMAGE during this run (cleanup removes them)
+BUILT_IMAGES = set()
+
+
+def colour_projects(name):
+    """The blue_green colour projects of a stack: <project>-blue, <project>-green."""
+    return ["%s-%s" % (project_name(name), colour) for colour in COLOURS]
+
+
+def live_colour(name):
+    """The colour <project_dir>/live-colour names (blue_green), None without one (recreate)."""
+    try:
+        colour = (project_dir(name) / "live-colour").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return colour if colour in COLOURS else None
+
+
+def proxy_project(name):
+    """The compose project that runs the serving proxy: <project>-<live colour> with blue_green,
+    <project> with recreate (or without the edge)."""
+    colour = live_colour(name)
+    return "%s-%s" % (project_name(name), colour) if colour else project_name(name)
+
+
 def container_name(name):
-    return "%s-litellm-1" % project_name(name)
+    """The running proxy container of a stack (the live colour's with blue_green), found by its
+    compose labels like `docker compose -p <project> ps -q litellm`; StackError when none runs."""
+    projects = [proxy_project(name)]
+    projects += [p for p in [project_name(name)] + colour_projects(name) if p not in projects]
+    for project in projects:
+        out = run(["docker", "ps", "--filter", "label=com.docker.compose.project=%s" % project,
+                   "--filter", "label=com.docker.compose.service=%s" % PROXY_SERVICE, "--format", "{{.Names}}"])
+        found = out.split()
+        if found:
+            return found[0]
+    raise StackError("no running proxy container in %s" % ", ".join(projects))
+
+
+def container_state(container):
+    """name, id, start time, restarts and image of a container (None when it is gone or None)."""
+    if not container:
+        return None
+    out = run(["docker", "inspect", "-f", "{{.Name}} {{.Id}} {{.State.StartedAt}} {{.RestartCount}} {{.Config.Image}}",
+               container], check=False).split()
+    if len(out) != 5:
+        return None
+    return {"name": out[0].lstrip("/"), "id": out[1][:12], "started": out[2], "restarts": int(out[3]), "image": out[4]}
 
 
 def edge_container_name(name):
@@ -95,6 +146,38 @@ def edge_retries(lines):
             retried += 1
             answered += status.startswith("2")
     return {"retried": retried, "retried_then_2xx": answered, "logged_statuses": statuses}
+
+
+EDGE_EVENT_MARKERS = ("Reloading HAProxy", "Loading success", "Loading failure", "New worker", "Former worker",
+                      " is DOWN", " is UP", "no server available", "changed its IP", "is going DOWN for maintenance")
+
+
+def edge_events(container, since, log):
+    """What the edge logged from `since` (seconds since the epoch): its reloads and server state
+    changes as (seconds since the epoch, text), and the status codes of the abnormal requests it
+    logged (option dontlog-normal: errors, retries, <NOSRV>)."""
+    since_text = datetime.datetime.fromtimestamp(since, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    proc = subprocess.run(["docker", "logs", "-t", "--since", since_text, container], capture_output=True, text=True,
+                          errors="replace", timeout=60, check=False)
+    lines = (proc.stdout + proc.stderr).splitlines()
+    if log is not None:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write("docker logs -t --since %s %s: %d lines\n" % (since_text, container, len(lines)))
+    events, seen = [], set()
+    for line in lines:
+        stamp, _sep, text = line.partition(" ")
+        text = text.strip()
+        # HAProxy writes most of them twice (with and without the "[WARNING] (pid) :" prefix)
+        bare = (text.split(") : ", 1)[-1] if text.startswith("[") else text).replace("'", "")
+        if not any(m in text for m in EDGE_EVENT_MARKERS) or (stamp[:19], bare) in seen:
+            continue
+        seen.add((stamp[:19], bare))
+        try:
+            when = datetime.datetime.strptime(stamp[:26].rstrip("Z") + "Z", "%Y-%m-%dT%H:%M:%S.%fZ")
+        except ValueError:
+            continue
+        events.append((when.replace(tzinfo=datetime.timezone.utc).timestamp(), text[:240]))
+    return sorted(events), edge_retries(lines)["logged_statuses"]
 
 
 def edge_log(container, log):
@@ -168,19 +251,55 @@ def inventory(name, role_vars):
     return path
 
 
-def deploy(name, role_vars, log):
-    """Deploy with the proxy role (ansible-playbook); returns (container name, master key)."""
-    inv = inventory(name, role_vars)
+def playbook(name, log, extra_vars=None, timeout=1200):
+    """Run deploy.yml against the stack's inventory (written by inventory() before), with
+    `extra_vars` (a dict) as a JSON extra-vars file. Returns (rc, seconds, the lines of this run's
+    output that report a failure); rc is None when the run passed `timeout` and was killed."""
+    inv = WORK / "inventory" / ("%s.json" % name)
+    argv = ["ansible-playbook", "-i", str(inv), str(PLAYBOOK)]
+    if extra_vars is not None:
+        extra = WORK / "extra-vars" / ("%s.json" % name)
+        extra.parent.mkdir(parents=True, exist_ok=True)
+        extra.write_text(json.dumps(extra_vars, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        argv += ["--extra-vars", "@%s" % extra]
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".cache" / "collections"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_RETRY_FILES_ENABLED="0")
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a", encoding="utf-8") as handle:
-        handle.write("$ ansible-playbook -i %s %s\n" % (inv, PLAYBOOK))
+        handle.write("$ %s\n" % " ".join(shlex.quote(a) for a in argv))
         handle.flush()
-        proc = subprocess.run(["ansible-playbook", "-i", str(inv), str(PLAYBOOK)], stdout=handle,
-                              stderr=subprocess.STDOUT, env=env, timeout=1200, check=False, cwd=str(REPO))
-    if proc.returncode != 0:
-        raise StackError("deploying %s failed (rc=%d), see %s:\n%s" % (name, proc.returncode, log, tail(log)))
+        offset = handle.tell()
+        started = time.monotonic()
+        try:
+            rc = subprocess.run(argv, stdout=handle, stderr=subprocess.STDOUT, env=env, timeout=timeout, check=False,
+                                cwd=str(REPO)).returncode
+        except subprocess.TimeoutExpired:   # subprocess.run has killed it
+            rc = None
+        seconds = round(time.monotonic() - started, 1)
+    with open(log, encoding="utf-8", errors="replace") as handle:
+        handle.seek(offset)
+        lines = handle.read().splitlines()
+    return rc, seconds, failure_lines(lines)
+
+
+def failure_lines(lines):
+    """The task failures an ansible-playbook output reports, without the ignored ones."""
+    failures = []
+    for index, line in enumerate(lines):
+        if not line.startswith(("fatal:", "failed:")):
+            continue
+        following = next((n.strip() for n in lines[index + 1:] if n.strip()), "")
+        if following != "...ignoring":
+            failures.append(line.strip()[:1500])
+    return failures
+
+
+def deploy(name, role_vars, log):
+    """Deploy with the proxy role (ansible-playbook); returns (container name, master key)."""
+    inventory(name, role_vars)
+    rc, _seconds, _failures = playbook(name, log)
+    if rc != 0:
+        raise StackError("deploying %s failed (rc=%s), see %s:\n%s" % (name, rc, log, tail(log)))
     return container_name(name), master_key(name)
 
 
@@ -196,13 +315,28 @@ def master_key(name):
     raise StackError("no LITELLM_MASTER_KEY in %s/.env" % project_dir(name))
 
 
+def _compose_down(project, directory, log):
+    args = ["down", "--volumes", "--remove-orphans", "--timeout", "30"]
+    with_files = (directory / "compose.yaml").exists()
+    run(["docker", "compose", "-p", project] + (["--project-directory", str(directory)] if with_files else []) + args,
+        timeout=180, log=log, check=False)
+    if with_files and project_containers(project):   # its files did not parse: by the labels alone
+        run(["docker", "compose", "-p", project] + args, timeout=180, log=log, check=False)
+
+
+def project_containers(project):
+    return run(["docker", "ps", "-aq", "--filter", "label=com.docker.compose.project=%s" % project]).split()
+
+
 def down(name, log):
-    """Remove a variant's stack (containers, its networks and volumes); files stay until cleanup()."""
+    """Remove a variant's stack (containers, its networks and volumes); files stay until cleanup().
+    The colour projects first (blue_green: <project>-blue/-green, in <project_dir>/<project>-<colour>):
+    their proxies are attached to the main project's networks."""
     directory = project_dir(name)
-    argv = ["docker", "compose", "-p", project_name(name)]
-    if (directory / "compose.yaml").exists():
-        argv += ["--project-directory", str(directory)]
-    run(argv + ["down", "--volumes", "--remove-orphans", "--timeout", "30"], timeout=180, log=log, check=False)
+    for project in colour_projects(name):
+        if project_containers(project):
+            _compose_down(project, directory / project, log)
+    _compose_down(project_name(name), directory, log)
 
 
 def owned_projects():
@@ -219,13 +353,29 @@ def cleanup(log):
     root = Path(plan.PROJECT_ROOT)
     if root.is_dir():
         names.update(d.name for d in root.iterdir() if d.is_dir())
-    for name in sorted(names):
+    # shortest first: a stack before its colour projects (<name>-blue), which down() removes first
+    for name in sorted(names, key=lambda n: (len(n), n)):
         down(name, log)
     stop_backend(log)
+    remove_images(log)
     left = owned_projects()
     if root.is_dir() and not left:
         shutil.rmtree(root)
     return left
+
+
+def tag_rebuild_image(log):
+    """plan.REBUILD_IMAGE: a new tag of plan.LITELLM_IMAGE, which makes the proxy role rebuild its image."""
+    run(["docker", "tag", plan.LITELLM_IMAGE, plan.REBUILD_IMAGE], log=log)
+
+
+def remove_images(log, rebuild_tag=True):
+    """The proxy images built from the rebuild tag (only when no container uses them), and the
+    tag itself unless rebuild_tag is false."""
+    for image in sorted(BUILT_IMAGES) + ([plan.REBUILD_IMAGE] if rebuild_tag else []):
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode == 0:
+            run(["docker", "image", "rm", image], log=log, check=False)
+    BUILT_IMAGES.clear()
 
 
 def backend_stats():
