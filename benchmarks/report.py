@@ -162,7 +162,7 @@ def refused_at(record):
     for line in reversed(record.get("playbook_failures") or []):
         match = re.search(r'failed at \\"([^"\\]+)\\"', line)
         if match:
-            return "“%s”" % match.group(1)
+            return "\"%s\"" % match.group(1)
     return None
 
 
