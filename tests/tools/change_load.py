@@ -142,28 +142,20 @@ def summarize(records: list[Record], meta: dict, stopped_s: float | None = None)
 
 # ---------------------------------------------------------------- configuration
 
+def _collection_dotenv_parse():
+    """The proxy role's own .env parser (plugins/filter/secrets.py), loaded by path: one parser for
+    the role and this tool (the module is named like the stdlib's ``secrets``, so no sys.path)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "plugins", "filter", "secrets.py")
+    spec = importlib.util.spec_from_file_location("gatewayops_litellm_secrets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.dotenv_parse
+
+
 def dotenv_values(text: str) -> dict:
-    """NAME=value lines of a .env file: comments, blank lines, `export `, single quotes (literal),
-    double quotes (\\" and \\\\ escapes), unquoted values with a ` #` inline comment."""
-    values = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export "):].lstrip()
-        name, sep, value = line.partition("=")
-        if not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == "'":
-            value = value[1:-1]
-        elif len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        else:
-            value = value.split(" #", 1)[0].rstrip()
-        values[name.strip()] = value
-    return values
+    """NAME=value pairs of a .env file, parsed as the proxy role parses it."""
+    return _collection_dotenv_parse()(text)
 
 
 def parse_args(argv=None) -> tuple[argparse.Namespace, str]:
@@ -203,9 +195,13 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, str]:
     if args.api_key_file:
         try:
             with open(args.api_key_file, encoding="utf-8") as handle:
-                api_key = dotenv_values(handle.read()).get("LITELLM_MASTER_KEY", "")
+                text = handle.read()
         except OSError as exc:
             parser.error(f"--api-key-file: cannot read {args.api_key_file}: {exc.strerror}")
+        try:
+            api_key = dotenv_values(text).get("LITELLM_MASTER_KEY", "")
+        except Exception as exc:  # the parser's message names a line number, never a value
+            parser.error(f"--api-key-file: {args.api_key_file}: {exc}")
         if not api_key:
             parser.error(f"--api-key-file: {args.api_key_file} has no LITELLM_MASTER_KEY")
     else:

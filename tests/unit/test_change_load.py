@@ -101,8 +101,16 @@ def test_failure_samples_take_the_first_of_each_kind_first():
 
 def test_dotenv_values():
     text = ("# comment\n\nexport LITELLM_MASTER_KEY='sk-a b#c'\nOTHER=\"q\\\"x\"\n"
-            "PLAIN=value # note\nnot a line\n")
+            "PLAIN=value # note\n")
     assert change_load.dotenv_values(text) == {"LITELLM_MASTER_KEY": "sk-a b#c", "OTHER": 'q"x', "PLAIN": "value"}
+
+
+def test_a_malformed_env_file_is_a_usage_error_that_names_the_line(tmp_path, capsys):
+    env = tmp_path / ".env"
+    env.write_text("LITELLM_MASTER_KEY='sk-secret-value'\nnot a line\n")
+    message = usage_error(capsys, "--base-url", "http://127.0.0.1:4000/v1", "--api-key-file", str(env),
+                          "--out", str(tmp_path / "o.json"))
+    assert "line 2" in message and "sk-secret-value" not in message
 
 
 # ---------------------------------------------------------------- the command

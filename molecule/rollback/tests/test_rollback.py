@@ -54,6 +54,9 @@ RELOADS = ["haproxy-cfg-changed"]
 # the host also runs Ansible and boots a candidate. A proxy that stopped answering shows tens of
 # seconds (recreate: ~35 s).
 MAX_GAP_S = 2.0
+# An edge image change recreates the edge container: HAProxy stops (its grace lets answers in
+# flight finish), the new container starts and binds the port. 3-6 s measured; 15 s is a broken edge.
+EDGE_IMAGE_MAX_GAP_S = 15.0
 
 
 def _load(host, change):
@@ -98,8 +101,13 @@ def test_an_edge_image_change_recreates_the_edge_and_its_cost_is_measured(host):
     load, containers = _load(host, "edge-image-changed")
     assert containers["edge"]["before"][1] != containers["edge"]["after"][1]
     assert containers["proxy"]["before"] == containers["proxy"]["after"]
-    # the published port is closed while the edge is replaced: measured, not hidden (README "Known limits")
+    # The published port is closed while the edge container is replaced (README "Known limits"):
+    # clients see refused or reset connections for the few seconds compose needs to stop the old
+    # edge and start the new one, never an answer from a half-started proxy, and LiteLLM is untouched.
     assert load["requests"] > 100 and load["streams"]["started"] > 5
+    assert load["longest_gap_without_2xx_s"] <= EDGE_IMAGE_MAX_GAP_S, load["gaps_over_1s"]
+    kinds = set(load["failures_by_kind"])
+    assert all(kind.startswith(("APIConnectionError", "APITimeoutError")) for kind in kinds), load["failure_samples"]
 
 
 def test_the_good_files_are_back(host):
