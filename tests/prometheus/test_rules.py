@@ -1,5 +1,5 @@
-"""The Prometheus rules the proxy role ships (roles/proxy/files/prometheus/litellm-rules.yml),
-checked by Prometheus' own promtool: `promtool check rules`, then `promtool test rules` on the
+"""The Prometheus rules the proxy role ships (roles/proxy/files/prometheus/: litellm-rules.yml and
+litellm-edge-rules.yml), checked by Prometheus' own promtool: `promtool check rules`, then `promtool test rules` on the
 synthetic series of litellm-rules.test.yml.
 
 promtool compares every annotation of a firing alert. The test file states the labels and the
@@ -18,15 +18,16 @@ import pytest
 import yaml
 
 HERE = pathlib.Path(__file__).resolve().parent
-RULES = HERE.parents[1] / "roles" / "proxy" / "files" / "prometheus" / "litellm-rules.yml"
+RULE_DIR = HERE.parents[1] / "roles" / "proxy" / "files" / "prometheus"
+RULES = [RULE_DIR / "litellm-rules.yml", RULE_DIR / "litellm-edge-rules.yml"]
 TESTS = HERE / "litellm-rules.test.yml"
 PROMTOOL = shutil.which("promtool")
 
 
 
 def _alerts():
-    rules = yaml.safe_load(RULES.read_text())
-    return {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule}
+    return {rule["alert"]: rule for path in RULES for group in yaml.safe_load(path.read_text())["groups"]
+            for rule in group["rules"] if "alert" in rule}
 
 
 def _run(*args):
@@ -36,7 +37,7 @@ def _run(*args):
 
 
 def test_promtool_accepts_the_rules():
-    result = _run("check", "rules", str(RULES))
+    result = _run("check", "rules", *map(str, RULES))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -51,7 +52,7 @@ def expanded_tests(alerts):
     """The test file with each expected alert's annotations filled in, and which alerts it shows
     firing and quiet."""
     spec = yaml.safe_load(TESTS.read_text())
-    spec["rule_files"] = [str(RULES)]
+    spec["rule_files"] = [str(path) for path in RULES]
     firing, quiet = set(), set()
     for case in spec["tests"]:
         for check in case.get("alert_rule_test", []):
