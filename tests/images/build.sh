@@ -6,6 +6,7 @@
 #   $PREFIX/debian:bookworm        + the host CA bundle (pip/apt behind the TLS-inspecting egress proxy)
 #   $PREFIX/litellm:$LITELLM_VERSION   litellm[proxy] + prometheus-client, non-root, `litellm` entrypoint
 #   $PREFIX/redis:7  $PREFIX/postgres:15  $PREFIX/haproxy:2.6  $PREFIX/fake-openai:latest  $PREFIX/molecule-debian:bookworm
+#   $PREFIX/prometheus:2  $PREFIX/alertmanager:0   (Debian's packages, laid out as prom/prometheus and prom/alertmanager)
 #
 # An image is rebuilt only when its inputs change: each carries the sha256 of its build
 # context, build arguments and parent image id in the label org.gatewayops.inputs.
@@ -83,7 +84,7 @@ build_image() {
 }
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(base litellm redis postgres haproxy fake-openai molecule)
+[ ${#wanted[@]} -gt 0 ] || wanted=(base litellm redis postgres haproxy fake-openai molecule prometheus alertmanager)
 want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 
 [ -r "$HOST_CA_BUNDLE" ] || die "host CA bundle $HOST_CA_BUNDLE is not readable"
@@ -95,5 +96,7 @@ want postgres && build_image postgres "$PREFIX/postgres:15" "$PREFIX/debian:book
 want haproxy && build_image haproxy "$PREFIX/haproxy:2.6" "$PREFIX/debian:bookworm"
 want fake-openai && build_image fake-openai "$PREFIX/fake-openai:latest" "$PREFIX/debian:bookworm" \
   "$repo/tests/fixtures/fake_openai/server.py:server.py"
+want prometheus && build_image prometheus "$PREFIX/prometheus:2" "$PREFIX/debian:bookworm"
+want alertmanager && build_image alertmanager "$PREFIX/alertmanager:0" "$PREFIX/debian:bookworm"
 want molecule && build_image molecule "$PREFIX/molecule-debian:bookworm" "$PREFIX/debian:bookworm"
 log "images ready (prefix $PREFIX)"

@@ -364,3 +364,29 @@ def test_sigterm_exits_cleanly_with_request_in_flight():
     finally:
         sock.close()
         srv.stop()
+
+
+def test_an_outage_fails_a_model_until_it_ends(server):
+    assert server.chat("openai/outage-503-t1")[0] == 200
+    assert server.json("POST", "/outages", {"behavior": "outage-503-t1", "active": True}) == (200, {"active": ["outage-503-t1"]})
+    status, body = server.chat("openai/outage-503-t1")
+    assert status == 503 and "Injected outage" in body["error"]["message"]
+    assert server.chat("openai/outage-503-other")[0] == 200  # another behaviour string is not down
+    assert server.json("GET", "/outages") == (200, {"active": ["outage-503-t1"]})
+    assert server.json("POST", "/outages", {"behavior": "outage-503-t1", "active": False}) == (200, {"active": []})
+    assert server.chat("openai/outage-503-t1")[0] == 200
+    assert server.json("POST", "/outages", {"behavior": "x"})[0] == 400
+
+
+def test_hooks_record_what_receivers_are_sent(server):
+    assert server.json("POST", "/hooks/am-test", {"status": "firing", "alerts": [{"labels": {"alertname": "X"}}]}) == (200, "ok")
+    status, _headers, _body = server.request("POST", "/hooks/am-test", b"text payload")
+    assert status == 200
+    status, body = server.json("GET", "/hooks/am-test")
+    assert status == 200 and [r["body"] for r in body["records"]] == [
+        {"status": "firing", "alerts": [{"labels": {"alertname": "X"}}]}, "text payload"]
+    assert all(r["at"] > 0 for r in body["records"])
+    assert server.json("POST", "/hooks/am-test/reset") == (200, {"status": "reset"})
+    assert server.json("GET", "/hooks/am-test") == (200, {"records": []})
+    assert server.json("GET", "/hooks/never-posted") == (200, {"records": []})
+    assert server.request("DELETE", "/hooks/am-test")[0] == 405
