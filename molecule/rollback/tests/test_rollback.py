@@ -47,7 +47,7 @@ def test_both_bad_changes_were_refused_and_rolled_back(host):
 
 BAD_CHANGES = ["bad-required-model-fails", "bad-crash-loop"]
 # routine changes: those that touch LiteLLM switch colour, the edge's own are reloads or a recreate
-SWITCHES = ["model-added", "setting-changed", "image-rebuilt", "env-secret-added"]
+SWITCHES = ["model-added", "setting-and-secret-changed", "image-rebuilt"]
 RELOADS = ["haproxy-cfg-changed"]
 # The longest stretch without a finished 2xx a change may cause. The same load without any change
 # (baseline-no-change) shows 0.3-0.6 s on a 2-vCPU machine: 20 clients, answers of ~0.5-1 s while

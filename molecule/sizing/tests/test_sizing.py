@@ -251,7 +251,8 @@ def test_the_edge_owns_the_port(host, name):
     # the edge publishes the port it listens on and forwards to the port LiteLLM listens on
     frontend = _find(r"^\s*bind :(\d+)$", cfg, "haproxy.cfg")
     assert edge["ports"] == [f"{settings['litellm_bind_address']}:{settings['litellm_port']}:{frontend}"]
-    assert re.search(rf"^\s*server litellm litellm:{listens} ", cfg, re.MULTILINE)
+    # the live proxy by name from colour.cfg (blue_green: the live colour's container, recreate: the service)
+    assert re.search(rf'^\s*server litellm "\${{LITELLM_LIVE_SERVER}}:{listens}" ', cfg, re.MULTILINE)
     assert edge["stop_signal"] == "SIGUSR1" and edge["stop_grace_period"] == proxy["stop_grace_period"]
     # LiteLLM answers (or times out) first
     request_timeout = _sizing(name)["request_timeout"]
