@@ -96,6 +96,12 @@ VARIANTS = {v.name: v for v in [
     Variant("sized", "(c) collection, sized", "sized", {},
             "role defaults on this host: HAProxy edge, 2 gunicorn workers, recycling 10000 + jitter 5000, "
             "ERROR + JSON logs, GC 10000,50,100, Prometheus, Redis cache, cpus 1.75"),
+    # what metrics cost per request: (c) without the Prometheus callback, and (c) with it but without
+    # the separate metrics process (samples still written by every worker, multiprocess mode)
+    Variant("nometrics", "(c) without Prometheus", "metrics", {"litellm_prometheus_enabled": False},
+            "the sized configuration (c) with litellm_prometheus_enabled: false"),
+    Variant("metrics-main", "(c), /metrics on the proxy port only", "metrics", {"litellm_prometheus_separate_process": False},
+            "the sized configuration (c) without LiteLLM's separate metrics process"),
 ] + [_sweep(server, workers) for server in ("uvicorn", "gunicorn") for workers in (1, 2, 3, 4)
      if (server, workers) != ("gunicorn", 2)]}   # gunicorn with 2 workers is (c) itself
 
