@@ -131,6 +131,36 @@ def litellm_settings_problems(settings):
         _in_range(problems, s, "litellm_edge_buffer_kb", 16, 1024)
         _in_range(problems, s, "litellm_edge_retries", 0, 10)
         _in_range(problems, s, "litellm_edge_keepalive_seconds", 1)
+    if boolean(s.get("litellm_monitoring_enabled", False), strict=False):
+        problems += _monitoring_problems(s)
+    return problems
+
+
+def _monitoring_problems(s):
+    problems = []
+    for name in ("litellm_prometheus_enabled", "litellm_prometheus_separate_process"):
+        if not boolean(s.get(name, False), strict=False):
+            problems.append("litellm_monitoring_enabled needs %s: true (Prometheus scrapes LiteLLM's separate metrics "
+                            "process, which needs no key)" % name)
+    for name in ("litellm_prometheus_port", "litellm_alertmanager_port"):
+        _in_range(problems, s, name, 1, 65535)
+    ports = [s.get(name) for name in ("litellm_port", "litellm_prometheus_port", "litellm_alertmanager_port")]
+    if len(set(map(str, ports))) < len(ports):
+        problems.append("litellm_port, litellm_prometheus_port and litellm_alertmanager_port must differ (got %s)"
+                        % ", ".join(map(str, ports)))
+    address = _address_problem(s.get("litellm_monitoring_bind_address"))
+    if address:
+        problems.append(address.replace("litellm_bind_address", "litellm_monitoring_bind_address"))
+    _in_range(problems, s, "litellm_prometheus_scrape_interval_seconds", 1, 300)
+    if not re.match(r"^[0-9]+(ms|s|m|h|d|w|y)$", str(s.get("litellm_prometheus_retention", ""))):
+        problems.append("litellm_prometheus_retention must be a Prometheus duration such as 15d or 12h (got %r)"
+                        % (s.get("litellm_prometheus_retention"),))
+    for url in s.get("litellm_alertmanager_webhook_urls") or []:
+        if not re.match(r"^https?://[^\s/]+", str(url)):
+            problems.append("litellm_alertmanager_webhook_urls: every entry must be an http(s) URL (one is not)")
+            break
+    if not isinstance(s.get("litellm_alertmanager_route", {}), dict):
+        problems.append("litellm_alertmanager_route must be a mapping")
     return problems
 
 

@@ -42,6 +42,9 @@ EDGE_TIMEOUT_HEADROOM = 30          # the edge waits longer than LiteLLM's own r
 HEALTHCHECK_PROBE_MARGIN = 1        # the probe's own HTTP timeout ends before the engine's
 POSTGRES_STOP_GRACE = 60            # a fast shutdown checkpoint; Postgres needs no request drain
 READINESS_POLL_SECONDS = 3
+ALERTMANAGER_MEMORY_MB = 64         # holds alerts and silences; 30-40 MB RSS
+PROMETHEUS_MEMORY_MIN_MB = 256      # one stack's few thousand series need ~150 MB
+PROMETHEUS_MEMORY_MAX_MB = 2048
 
 INT_KEYS = (
     "num_workers", "litellm_mem_limit_mb", "litellm_mem_reservation_mb", "max_requests_before_restart",
@@ -50,8 +53,9 @@ INT_KEYS = (
     "postgres_shared_buffers_mb", "postgres_effective_cache_size_mb", "postgres_mem_limit_mb",
     "graceful_shutdown_seconds", "stop_grace_period_seconds", "healthcheck_start_period_seconds",
     "edge_maxconn", "edge_mem_limit_mb", "edge_timeout_seconds", "postgres_stop_grace_period_seconds",
+    "prometheus_mem_limit_mb", "alertmanager_mem_limit_mb",
 )
-FLOAT_KEYS = ("litellm_cpus", "redis_cpus", "postgres_cpus", "edge_cpus")
+FLOAT_KEYS = ("litellm_cpus", "redis_cpus", "postgres_cpus", "edge_cpus", "monitoring_cpus")
 CHOICE_KEYS = {"server": ("uvicorn", "gunicorn")}
 # keys whose value may be 0 (recycling off); every other number must be positive
 ZERO_ALLOWED = ("max_requests_before_restart", "max_requests_before_restart_jitter")
@@ -83,10 +87,10 @@ def _host_inputs(host):
     edge = bool(host.get("edge"))
     return (vcpus, memory_mb, instances, request_timeout, bool(host.get("redis_bundled")),
             bool(host.get("postgres_bundled")), bool(host.get("database")), edge, edge_buffer_kb,
-            healthcheck_timeout, readiness_timeout, edge and bool(host.get("blue_green")))
+            healthcheck_timeout, readiness_timeout, edge and bool(host.get("blue_green")), bool(host.get("monitoring")))
 
 
-def _services(vcpus, memory_mb, redis, postgres):
+def _services(vcpus, memory_mb, redis, postgres, monitoring=False):
     """Budgets of the bundled services and of the OS; what is left belongs to the proxy."""
     out, why = {}, {}
     os_reserve = int(_clamp(memory_mb * 0.10, 512, 2048))
@@ -112,6 +116,16 @@ def _services(vcpus, memory_mb, redis, postgres):
         why["postgres_effective_cache_size_mb"] = "75 % of Postgres' own budget"
         cpu_reserve += 0.5 if vcpus <= 4 else max(1, vcpus // 8)
         used += budget
+    if monitoring:
+        out["prometheus_mem_limit_mb"] = int(_clamp(memory_mb * 0.05, PROMETHEUS_MEMORY_MIN_MB, PROMETHEUS_MEMORY_MAX_MB))
+        out["alertmanager_mem_limit_mb"] = ALERTMANAGER_MEMORY_MB
+        out["monitoring_cpus"] = 0.5 if vcpus <= 4 else 1.0
+        why["prometheus_mem_limit_mb"] = "5 %% of RAM (%d MB..%d MB): one stack's series, 15 s scrapes" % (
+            PROMETHEUS_MEMORY_MIN_MB, PROMETHEUS_MEMORY_MAX_MB)
+        why["alertmanager_mem_limit_mb"] = "alerts and silences of one stack"
+        why["monitoring_cpus"] = "a cap for Prometheus and for Alertmanager each; 0.25 vCPU reserved for them"
+        cpu_reserve += 0.25
+        used += out["prometheus_mem_limit_mb"] + out["alertmanager_mem_limit_mb"]
     out["os_reserve_mb"] = os_reserve
     return out, why, cpu_reserve, memory_mb - used
 
@@ -130,10 +144,10 @@ def _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb):
 def litellm_sizing(host, overrides=None):
     """Derive the stack's settings for one host. See the module docstring."""
     (vcpus, memory_mb, instances, request_timeout, redis, postgres, database, edge, edge_buffer_kb,
-     healthcheck_timeout, readiness_timeout, blue_green) = _host_inputs(host)
+     healthcheck_timeout, readiness_timeout, blue_green, monitoring) = _host_inputs(host)
     database = database or postgres
     override_problems = []
-    result, why, cpu_reserve, proxy_memory_mb = _services(vcpus, memory_mb, redis, postgres)
+    result, why, cpu_reserve, proxy_memory_mb = _services(vcpus, memory_mb, redis, postgres, monitoring)
     worker_memory_mb = WORKER_MEMORY_DB_MB if database else WORKER_MEMORY_MB
 
     result["num_workers"], why["num_workers"] = _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb)
@@ -189,7 +203,8 @@ def litellm_sizing(host, overrides=None):
     result.update(vcpus=vcpus, memory_mb=memory_mb, instances=instances, request_timeout=request_timeout,
                   worker_memory_mb=worker_memory_mb, database=database, redis_bundled=redis, postgres_bundled=postgres,
                   edge=edge, edge_buffer_kb=edge_buffer_kb, healthcheck_timeout=healthcheck_timeout,
-                  readiness_timeout=readiness_timeout, blue_green=blue_green, proxy_memory_mb=proxy_memory_mb)
+                  readiness_timeout=readiness_timeout, blue_green=blue_green, proxy_memory_mb=proxy_memory_mb,
+                  monitoring=monitoring)
     result["why"] = why
     # an override that is not a valid value says so first; the invariants judge what is left
     result["problems"] = override_problems + sizing_problems(result)

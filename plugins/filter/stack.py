@@ -13,6 +13,7 @@ no number (sizing.py does) and judges no version (versions.py does)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from ansible.errors import AnsibleFilterError
@@ -21,6 +22,20 @@ from ansible.module_utils.parsing.convert_bool import boolean
 CONTAINER_CONFIG = "/etc/litellm/config.yaml"
 CONTAINER_PORT = 4000
 SEPARATE_HEALTH_PORT = 4001
+# LiteLLM's separate metrics process (--prometheus_metrics_port): on the compose networks only
+METRICS_PORT = 4002
+# HAProxy's own Prometheus exporter in the edge (a frontend of haproxy.cfg), never published
+EDGE_METRICS_PORT = 8405
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
+PROMETHEUS_RULES_DIR = "/etc/prometheus/rules"
+# the rules the role ships (roles/proxy/files/prometheus/), by the job they are written for
+SHIPPED_RULES = {"litellm": "prometheus/litellm-rules.yml", "litellm-edge": "prometheus/litellm-edge-rules.yml"}
+# where the workers write their samples (multiprocess mode): a tmpfs of its own in the proxy
+# container, so per colour, and present before LiteLLM starts (prometheus_client refuses a
+# missing directory; LiteLLM wipes it at start)
+PROMETHEUS_MULTIPROC_DIR = "/tmp/prometheus-multiproc"
+PROMETHEUS_MULTIPROC_TMPFS_MB = 64
 EDGE_CONFIG_DIR = "/usr/local/etc/haproxy"
 EDGE_CONFIG = EDGE_CONFIG_DIR + "/haproxy.cfg"
 # The edge reads the live proxy's address from this variable, set by colour.cfg (written when a
@@ -69,7 +84,12 @@ _REQUIRED = (
     "litellm_litellm_settings", "litellm_general_settings", "litellm_router_settings", "litellm_postgres_enabled",
     "litellm_database_url", "litellm_slack_webhook_url", "litellm_alerting_threshold_seconds", "litellm_num_retries",
     "litellm_allowed_fails", "litellm_cooldown_seconds", "litellm_log_level", "litellm_python_gc_threshold",
-    "litellm_environment", "litellm_edge_image", "litellm_project_name",
+    "litellm_environment", "litellm_edge_image", "litellm_project_name", "litellm_prometheus_separate_process",
+    "litellm_prometheus_exclude_labels", "litellm_prometheus_max_series_per_metric", "litellm_monitoring_enabled",
+    "litellm_edge_enabled", "litellm_edge_metrics_enabled", "litellm_prometheus_image", "litellm_alertmanager_image",
+    "litellm_monitoring_bind_address", "litellm_prometheus_port", "litellm_alertmanager_port",
+    "litellm_prometheus_scrape_interval_seconds", "litellm_prometheus_shipped_rules", "litellm_prometheus_extra_rule_files",
+    "litellm_alertmanager_webhook_urls", "litellm_alertmanager_route",
 )
 
 
@@ -105,6 +125,7 @@ def litellm_sizing_inputs(settings):
         "database": database_enabled(settings),
         "edge": _bool(settings["litellm_edge_enabled"]),
         "blue_green": deploy_strategy(settings) == "blue_green",
+        "monitoring": _bool(settings["litellm_monitoring_enabled"]),
         "edge_buffer_kb": settings["litellm_edge_buffer_kb"],
         "healthcheck_timeout": settings["litellm_healthcheck_timeout_seconds"],
         "readiness_timeout": settings["litellm_readiness_timeout"],
@@ -142,6 +163,11 @@ def _config(s, sizing, features):
     }
     if _bool(s["litellm_prometheus_enabled"]):
         litellm_settings["callbacks"] = ["prometheus"]
+        # bounded cardinality: no per-user, per-key or per-client label; a cap per metric
+        if s["litellm_prometheus_exclude_labels"]:
+            litellm_settings["prometheus_exclude_labels"] = list(s["litellm_prometheus_exclude_labels"])
+        if int(s["litellm_prometheus_max_series_per_metric"]) > 0:
+            litellm_settings["prometheus_metrics_max_series_per_metric"] = int(s["litellm_prometheus_max_series_per_metric"])
     if _bool(s["litellm_redis_enabled"]):
         litellm_settings.update(cache=True, cache_params={
             "type": "redis", "ttl": int(s["litellm_cache_ttl_seconds"]), "namespace": "litellm.cache"})
@@ -193,6 +219,9 @@ def _container_env(s, sizing, features, health_port):
                    SUPERVISORD_STOPWAITSECS=str(sizing["graceful_shutdown_seconds"]))
     if features.get("access_log_path_filter"):
         env["LITELLM_DISABLE_ACCESS_LOG_PATHS"] = QUIET_ACCESS_LOG_PATHS
+    if _bool(s["litellm_prometheus_enabled"]):
+        # every worker's samples summed on a scrape (without it each scrape sees one worker's counters)
+        env["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
     if _bool(s["litellm_redis_enabled"]):
         env.update(REDIS_HOST=REDIS_HOST, REDIS_PORT=str(REDIS_PORT),
                    REDIS_MAX_CONNECTIONS=str(sizing["redis_max_connections"]))
@@ -200,7 +229,18 @@ def _container_env(s, sizing, features, health_port):
     return env
 
 
-def _command(sizing):
+def metrics_port(s, features):
+    """The container port Prometheus scrapes: LiteLLM's separate metrics process where the release
+    has it and the operator keeps it, else the proxy port (authenticated /metrics); None without
+    the prometheus callback."""
+    if not _bool(s["litellm_prometheus_enabled"]):
+        return None
+    if _bool(s["litellm_prometheus_separate_process"]) and features.get("prometheus_metrics_port"):
+        return METRICS_PORT
+    return CONTAINER_PORT
+
+
+def _command(sizing, port_for_metrics):
     command = ["--config", CONTAINER_CONFIG, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT),
                "--num_workers", str(sizing["num_workers"])]
     if sizing["server"] == "gunicorn":
@@ -208,6 +248,8 @@ def _command(sizing):
     if int(sizing["max_requests_before_restart"]) > 0:
         command += ["--max_requests_before_restart", str(sizing["max_requests_before_restart"]),
                     "--max_requests_before_restart_jitter", str(sizing["max_requests_before_restart_jitter"])]
+    if port_for_metrics not in (None, CONTAINER_PORT):
+        command += ["--prometheus_metrics_port", str(port_for_metrics)]
     return command
 
 
@@ -233,9 +275,12 @@ def _secrets(s, features):
 
 def _validate_config_command(env, env_file, image):
     """`litellm --validate_config` in the target image, offline, read-only, no capabilities; root in
-    the container so that it can read the template module's 0600 temp file (%s)."""
+    the container so that it can read the template module's 0600 temp file (%s). The proxy's
+    tmpfs mounts exist there as they do in the proxy container."""
     argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges", "--user", "0:0", "--env-file", env_file]
+    if "PROMETHEUS_MULTIPROC_DIR" in env:
+        argv += ["--tmpfs", env["PROMETHEUS_MULTIPROC_DIR"]]
     for name in sorted(env):
         argv += ["--env", "%s=%s" % (name, env[name])]
     head = " ".join(shlex.quote(part) for part in argv)
@@ -292,6 +337,104 @@ def _deployment(settings):
     }
 
 
+def _edge_metrics(s):
+    return _bool(s["litellm_edge_enabled"]) and _bool(s["litellm_edge_metrics_enabled"])
+
+
+def _rule_files(s):
+    """The rule files Prometheus loads: the shipped ones (the edge's only with an edge exporter)
+    and the operator's, each with the name it gets in the project directory and in the container."""
+    sources = []
+    if _bool(s["litellm_prometheus_shipped_rules"]):
+        sources.append(SHIPPED_RULES["litellm"])
+        if _edge_metrics(s):
+            sources.append(SHIPPED_RULES["litellm-edge"])
+    sources += [str(path) for path in s["litellm_prometheus_extra_rule_files"] or []]
+    files, seen = [], {}
+    for source in sources:
+        name = source.rsplit("/", 1)[-1]
+        if not re.match(r"^[A-Za-z0-9_.-]+\.ya?ml$", name):
+            raise AnsibleFilterError("litellm_prometheus_extra_rule_files: %r is not a .yml/.yaml file name" % source)
+        if name in seen:
+            raise AnsibleFilterError("litellm_prometheus_extra_rule_files: %r and %r have the same file name %s"
+                                     % (seen[name], source, name))
+        seen[name] = source
+        files.append({"source": source, "dest": "prometheus-rules-%s" % name,
+                      "container_path": "%s/%s" % (PROMETHEUS_RULES_DIR, name)})
+    return files
+
+
+def _validate_head(mounts):
+    """`docker run` for a check by an image's own binary: offline, read-only, no capabilities; root in
+    the container so that it reads the template module's 0600 temp file (the %s of a `validate:`)."""
+    head = ["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges", "--user", "0:0"]
+    for source, target in mounts:
+        head += ["--volume", "%s:%s:ro" % (source, target)]
+    return head
+
+
+def _join(head, image, argv):
+    """One shell command line; the %s placeholder stays unquoted for the template module."""
+    parts = head + ["--entrypoint", argv[0], image] + argv[1:]
+    return " ".join(part if part.startswith("%s:") else shlex.quote(part) for part in parts)
+
+
+def _monitoring(s, metrics, candidate_dir):
+    """Prometheus and Alertmanager beside the stack (litellm_monitoring_enabled): their configuration
+    as data, the rule files, the published addresses and the commands that validate each file."""
+    if not _bool(s["litellm_monitoring_enabled"]):
+        return {"enabled": False, "rule_files": []}
+    if metrics["port"] in (None, CONTAINER_PORT):
+        raise AnsibleFilterError(
+            "litellm_monitoring_enabled needs LiteLLM's separate metrics process (--prometheus_metrics_port), which "
+            "litellm_version %s does not have: its /metrics needs the master key. Use LiteLLM 1.108.7 or later, or scrape "
+            "with your own Prometheus and a scoped key." % s.get("litellm_version"))
+    interval = "%ds" % int(s["litellm_prometheus_scrape_interval_seconds"])
+    scrape = [{"job_name": "litellm", "metrics_path": "/metrics/",
+               # every running proxy: both colours while a switch runs (the service name resolves to each)
+               "dns_sd_configs": [{"names": [PROXY_SERVICE], "type": "A", "port": metrics["port"], "refresh_interval": "5s"}]}]
+    if _edge_metrics(s):
+        scrape.append({"job_name": "litellm-edge", "metrics_path": "/metrics",
+                       "static_configs": [{"targets": ["edge:%d" % EDGE_METRICS_PORT]}]})
+    scrape += [{"job_name": "prometheus", "static_configs": [{"targets": ["localhost:%d" % PROMETHEUS_PORT]}]},
+               {"job_name": "alertmanager", "static_configs": [{"targets": ["alertmanager:%d" % ALERTMANAGER_PORT]}]}]
+    rule_files = _rule_files(s)
+    prometheus = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval,
+                   "external_labels": {"litellm_project": str(s["litellm_project_name"])}},
+        "rule_files": ["%s/*.yml" % PROMETHEUS_RULES_DIR],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:%d" % ALERTMANAGER_PORT]}]}]},
+        "scrape_configs": scrape,
+    }
+    route = _merge({"receiver": "default", "group_by": ["alertname", "requested_model", "model_group", "instance"],
+                    "group_wait": "10s", "group_interval": "1m", "repeat_interval": "4h"}, s["litellm_alertmanager_route"])
+    receiver = {"name": "default"}
+    if s["litellm_alertmanager_webhook_urls"]:
+        receiver["webhook_configs"] = [{"url": str(url), "send_resolved": True} for url in s["litellm_alertmanager_webhook_urls"]]
+    alertmanager = {"route": route, "receivers": [receiver]}
+    prometheus_image, alertmanager_image = str(s["litellm_prometheus_image"]), str(s["litellm_alertmanager_image"])
+    rule_mounts = [("%s/%s" % (candidate_dir, f["dest"]), f["container_path"]) for f in rule_files]
+    return {
+        "enabled": True,
+        "prometheus_config": prometheus,
+        "alertmanager_config": alertmanager,
+        "rule_files": rule_files,
+        "prometheus_port": PROMETHEUS_PORT,
+        "alertmanager_port": ALERTMANAGER_PORT,
+        "prometheus_url": litellm_local_url(s["litellm_monitoring_bind_address"], s["litellm_prometheus_port"]),
+        "alertmanager_url": litellm_local_url(s["litellm_monitoring_bind_address"], s["litellm_alertmanager_port"]),
+        # prometheus.yml with the candidate rule files where it loads them (promtool also checks those)
+        "validate_prometheus_command": _join(
+            _validate_head([("%s", "/etc/prometheus/prometheus.yml")] + rule_mounts), prometheus_image,
+            ["/bin/promtool", "check", "config", "/etc/prometheus/prometheus.yml"]),
+        "validate_rules_command": _join(_validate_head([("%s", "/tmp/rules.yml")]), prometheus_image,
+                                        ["/bin/promtool", "check", "rules", "/tmp/rules.yml"]),
+        "validate_alertmanager_command": _join(_validate_head([("%s", "/tmp/alertmanager.yml")]), alertmanager_image,
+                                               ["/bin/amtool", "check-config", "/tmp/alertmanager.yml"]),
+    }
+
+
 def litellm_stack(settings, sizing, version_info, image):
     """Build the stack model. See the module docstring."""
     if not isinstance(settings, dict):
@@ -315,18 +458,26 @@ def litellm_stack(settings, sizing, version_info, image):
         "container_port": CONTAINER_PORT,
         "health_port": health_port,
         "edge_config": EDGE_CONFIG,
+        "edge_metrics_port": EDGE_METRICS_PORT,
         "postgres_host": POSTGRES_HOST,
         "postgres_port": POSTGRES_PORT,
         "env_file": env_file,
         "candidate_dir": candidate_dir,
         "config": _config(settings, sizing, features),
         "container_env": env,
-        "command": _command(sizing),
+        "command": _command(sizing, metrics_port(settings, features)),
+        # tmpfs mounts of the proxy container besides /tmp: path -> size in MB
+        "proxy_tmpfs": ({PROMETHEUS_MULTIPROC_DIR: PROMETHEUS_MULTIPROC_TMPFS_MB}
+                        if "PROMETHEUS_MULTIPROC_DIR" in env else {}),
+        # what Prometheus scrapes on the proxy: its port, and whether it needs the master key
+        "metrics": {"port": metrics_port(settings, features),
+                    "auth": metrics_port(settings, features) == CONTAINER_PORT and bool(features.get("metrics_auth_by_default"))},
         "secrets": _secrets(settings, features),
         "model_modes": _model_modes(settings["litellm_model_list"]),
         # config.yaml is validated with the candidate .env beside it
         "validate_config_command": _validate_config_command(env, "%s/.env" % candidate_dir, image),
         "validate_edge_command": _validate_edge_command(str(settings["litellm_edge_image"]), deployment["colours"]["blue"]["server"]),
+        "monitoring": _monitoring(settings, {"port": metrics_port(settings, features)}, candidate_dir),
     }
     model.update(deployment)
     return model

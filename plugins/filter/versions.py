@@ -35,6 +35,9 @@ FEATURES = {
     "metrics_auth_by_default": ("1.85.0", None),
     # LITELLM_DISABLE_ACCESS_LOG_PATHS (checked present in 1.108.7 and 1.110.2)
     "access_log_path_filter": ("1.108.7", None),
+    # --prometheus_metrics_port: /metrics from a separate process (no auth), samples from
+    # PROMETHEUS_MULTIPROC_DIR (proxy_cli.py and proxy/prometheus_metrics_server.py in 1.108.7)
+    "prometheus_metrics_port": ("1.108.7", None),
     # LITELLM_OFFLINE_MODE (absent in 1.108.7, present in 1.110.2)
     "offline_mode": ("1.110.2", None),
 }

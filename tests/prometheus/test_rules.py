@@ -24,7 +24,6 @@ TESTS = HERE / "litellm-rules.test.yml"
 PROMTOOL = shutil.which("promtool")
 
 
-
 def _alerts():
     return {rule["alert"]: rule for path in RULES for group in yaml.safe_load(path.read_text())["groups"]
             for rule in group["rules"] if "alert" in rule}

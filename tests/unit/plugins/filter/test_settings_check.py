@@ -96,3 +96,37 @@ def test_unknown_variables_get_the_closest_real_name():
 def test_role_variables_need_argument_specs(tmp_path):
     with pytest.raises(AnsibleFilterError, match="no meta/argument_specs.yml"):
         litellm_role_variables(tmp_path)
+
+
+MONITORING = {"litellm_monitoring_enabled": True, "litellm_prometheus_enabled": True, "litellm_prometheus_separate_process": True,
+              "litellm_prometheus_port": 9090, "litellm_alertmanager_port": 9093, "litellm_monitoring_bind_address": "127.0.0.1",
+              "litellm_prometheus_scrape_interval_seconds": 15, "litellm_prometheus_retention": "15d",
+              "litellm_alertmanager_webhook_urls": ["http://receiver:8080/hooks/am"], "litellm_alertmanager_route": {}}
+
+
+def monitoring(**changes):
+    settings = dict(MONITORING)
+    settings.update(changes)
+    return problems(**settings)
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"litellm_prometheus_separate_process": False}, "litellm_monitoring_enabled needs litellm_prometheus_separate_process: true"),
+    ({"litellm_prometheus_enabled": False}, "litellm_monitoring_enabled needs litellm_prometheus_enabled: true"),
+    ({"litellm_prometheus_port": 4000}, "litellm_port, litellm_prometheus_port and litellm_alertmanager_port must differ"),
+    ({"litellm_alertmanager_port": 70000}, "litellm_alertmanager_port"),
+    ({"litellm_monitoring_bind_address": "localhost"}, "litellm_monitoring_bind_address must be an IPv4 or IPv6 address"),
+    ({"litellm_prometheus_retention": "two weeks"}, "litellm_prometheus_retention must be a Prometheus duration"),
+    ({"litellm_alertmanager_webhook_urls": ["receiver:8080"]}, "litellm_alertmanager_webhook_urls: every entry must be an http(s) URL"),
+    ({"litellm_prometheus_scrape_interval_seconds": 0}, "litellm_prometheus_scrape_interval_seconds"),
+])
+def test_monitoring_settings_name_their_variable(changes, expected):
+    assert monitoring() == []
+    found = monitoring(**changes)
+    assert len(found) == 1 and expected in found[0], found
+    # a webhook URL may hold a token: a problem never repeats it
+    assert "receiver:8080" not in " ".join(monitoring(litellm_alertmanager_webhook_urls=["receiver:8080"]))
+
+
+def test_monitoring_settings_are_not_checked_while_it_is_off():
+    assert monitoring(litellm_monitoring_enabled=False, litellm_prometheus_port=4000) == []

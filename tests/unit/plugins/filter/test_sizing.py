@@ -222,3 +222,19 @@ def test_blue_green_database_connections_count_both_sets():
     workers = s["num_workers"]
     assert 2 * workers * s["database_connection_pool_limit"] + 3 <= s["db_max_connections"]
     assert s["problems"] == []
+
+
+def test_monitoring_takes_its_budget_from_the_proxy():
+    host = {"vcpus": 4, "memory_mb": 8192, "edge": True, "redis_bundled": True}
+    without, with_monitoring = litellm_sizing(host), litellm_sizing(dict(host, monitoring=True))
+    assert "prometheus_mem_limit_mb" not in without
+    assert with_monitoring["prometheus_mem_limit_mb"] == 409 and with_monitoring["alertmanager_mem_limit_mb"] == 64
+    assert with_monitoring["monitoring_cpus"] == 0.5
+    assert without["proxy_memory_mb"] - with_monitoring["proxy_memory_mb"] == 409 + 64
+    assert with_monitoring["litellm_cpus"] == without["litellm_cpus"] - 0.25
+    for key in ("prometheus_mem_limit_mb", "alertmanager_mem_limit_mb", "monitoring_cpus"):
+        assert with_monitoring["why"][key]
+    # bounded on small and large hosts; an override wins
+    assert litellm_sizing(dict(host, memory_mb=2048, vcpus=1, monitoring=True))["prometheus_mem_limit_mb"] == 256
+    assert litellm_sizing(dict(host, memory_mb=262144, vcpus=64, monitoring=True))["prometheus_mem_limit_mb"] == 2048
+    assert litellm_sizing(dict(host, monitoring=True), {"prometheus_mem_limit_mb": 1024})["prometheus_mem_limit_mb"] == 1024

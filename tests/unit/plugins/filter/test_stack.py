@@ -49,7 +49,10 @@ def test_defaults_give_the_hardened_config():
     assert config["litellm_settings"] == {
         "request_timeout": 600, "json_logs": True, "set_verbose": False, "turn_off_message_logging": True,
         "redact_user_api_key_info": True, "callbacks": ["prometheus"], "cache": True,
-        "cache_params": {"type": "redis", "ttl": 600, "namespace": "litellm.cache"}}
+        "cache_params": {"type": "redis", "ttl": 600, "namespace": "litellm.cache"},
+        "prometheus_exclude_labels": ["end_user", "user", "user_email", "hashed_api_key", "api_key_alias",
+                                      "client_ip", "user_agent"],
+        "prometheus_metrics_max_series_per_metric": 1000}
     assert config["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
     assert "database_connection_pool_limit" not in config["general_settings"]
     assert config["router_settings"]["retry_policy"] == RETRY_POLICY
@@ -57,7 +60,12 @@ def test_defaults_give_the_hardened_config():
     assert st["database"] is False
     assert st["command"] == ["--config", "/etc/litellm/config.yaml", "--host", "0.0.0.0", "--port", "4000",
                              "--num_workers", str(sizing["num_workers"]), "--run_gunicorn",
-                             "--max_requests_before_restart", "10000", "--max_requests_before_restart_jitter", "5000"]
+                             "--max_requests_before_restart", "10000", "--max_requests_before_restart_jitter", "5000",
+                             "--prometheus_metrics_port", "4002"]
+    assert st["metrics"] == {"port": 4002, "auth": False}
+    assert st["container_env"]["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus-multiproc"
+    assert st["proxy_tmpfs"] == {"/tmp/prometheus-multiproc": 64}
+    assert "--tmpfs /tmp/prometheus-multiproc" in st["validate_config_command"]
     assert st["container_env"]["REDIS_MAX_CONNECTIONS"] == "50"
     assert st["container_env"]["LITELLM_DISABLE_ACCESS_LOG_PATHS"].startswith("/health/liveliness")
     assert "SEPARATE_HEALTH_APP" not in st["container_env"]
@@ -107,6 +115,22 @@ def test_version_features_change_env_and_secrets():
     assert new["container_env"]["LITELLM_OFFLINE_MODE"] == "true"
     assert new["config"]["general_settings"]["enable_drain_endpoint"] is True
     assert "DRAIN_ENDPOINT_TOKEN" in [spec["name"] for spec in new["secrets"]]
+
+
+def test_metrics_come_from_the_separate_process_where_the_release_has_it():
+    # an older release (or the operator) keeps /metrics on the proxy port, behind the master key
+    for st in (stack(version="1.100.0"), stack(litellm_prometheus_separate_process=False)):
+        assert "--prometheus_metrics_port" not in st["command"]
+        assert st["metrics"] == {"port": 4000, "auth": True}
+        assert st["container_env"]["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus-multiproc"
+    off = stack(litellm_prometheus_enabled=False)
+    assert off["metrics"] == {"port": None, "auth": False} and "--prometheus_metrics_port" not in off["command"]
+    assert "PROMETHEUS_MULTIPROC_DIR" not in off["container_env"]
+    assert "prometheus_exclude_labels" not in off["config"]["litellm_settings"]
+    # every label kept, no cap: the keys are left out, not written empty
+    open_ended = stack(litellm_prometheus_exclude_labels=[], litellm_prometheus_max_series_per_metric=0)
+    assert not {"prometheus_exclude_labels", "prometheus_metrics_max_series_per_metric"} & set(
+        open_ended["config"]["litellm_settings"])
 
 
 def test_slack_alerting_only_with_a_webhook():
@@ -173,3 +197,49 @@ def test_recreate_without_a_switch(changes):
     st, sizing = stack_and_sizing(**changes)
     assert st["deploy_strategy"] == "recreate" and sizing["blue_green"] is False
     assert st["recreate_container"] == settings()["litellm_project_name"] + "-litellm-1"
+
+
+def test_monitoring_scrapes_every_colour_and_the_edge_and_validates_each_file():
+    assert stack()["monitoring"] == {"enabled": False, "rule_files": []}
+    st = stack(litellm_monitoring_enabled=True, litellm_alertmanager_webhook_urls=["http://fake-openai:8080/hooks/am"],
+               litellm_alertmanager_route={"group_wait": "1s"}, litellm_project_name="shop")
+    mon = st["monitoring"]
+    jobs = {job["job_name"]: job for job in mon["prometheus_config"]["scrape_configs"]}
+    assert jobs["litellm"]["dns_sd_configs"] == [{"names": ["litellm"], "type": "A", "port": 4002, "refresh_interval": "5s"}]
+    assert jobs["litellm"]["metrics_path"] == "/metrics/"
+    assert jobs["litellm-edge"]["static_configs"] == [{"targets": ["edge:8405"]}]
+    assert mon["prometheus_config"]["global"]["external_labels"] == {"litellm_project": "shop"}
+    assert [f["dest"] for f in mon["rule_files"]] == ["prometheus-rules-litellm-rules.yml", "prometheus-rules-litellm-edge-rules.yml"]
+    assert mon["rule_files"][0] == {"source": "prometheus/litellm-rules.yml", "dest": "prometheus-rules-litellm-rules.yml",
+                                    "container_path": "/etc/prometheus/rules/litellm-rules.yml"}
+    route, receivers = mon["alertmanager_config"]["route"], mon["alertmanager_config"]["receivers"]
+    assert route["group_wait"] == "1s" and route["repeat_interval"] == "4h"
+    assert receivers == [{"name": "default", "webhook_configs": [{"url": "http://fake-openai:8080/hooks/am", "send_resolved": True}]}]
+    assert mon["prometheus_url"] == "http://127.0.0.1:9090" and mon["alertmanager_url"] == "http://127.0.0.1:9093"
+    # each file checked by its own image's binary; the rules prometheus.yml loads are mounted where it loads them
+    check = shlex.split(mon["validate_prometheus_command"].replace("%s", "TEMPFILE"))
+    assert check[-3:] == ["check", "config", "/etc/prometheus/prometheus.yml"]
+    assert check[check.index("--entrypoint") + 1] == "/bin/promtool"
+    assert "TEMPFILE:/etc/prometheus/prometheus.yml:ro" in check
+    assert "/opt/litellm/candidate/prometheus-rules-litellm-edge-rules.yml:/etc/prometheus/rules/litellm-edge-rules.yml:ro" in check
+    assert check[check.index("--entrypoint") + 2] == "prom/prometheus:v2.53.4" and "none" in check
+    assert shlex.split(mon["validate_rules_command"])[-3:] == ["check", "rules", "/tmp/rules.yml"]
+    assert shlex.split(mon["validate_alertmanager_command"])[-2:] == ["check-config", "/tmp/alertmanager.yml"]
+
+
+def test_monitoring_rules_follow_the_edge_and_the_operator():
+    no_edge = stack(litellm_monitoring_enabled=True, litellm_edge_enabled=False)["monitoring"]
+    assert [f["source"] for f in no_edge["rule_files"]] == ["prometheus/litellm-rules.yml"]
+    assert "litellm-edge" not in [j["job_name"] for j in no_edge["prometheus_config"]["scrape_configs"]]
+    own = stack(litellm_monitoring_enabled=True, litellm_prometheus_shipped_rules=False,
+                litellm_prometheus_extra_rule_files=["/srv/rules/team.yml"])["monitoring"]
+    assert own["rule_files"] == [{"source": "/srv/rules/team.yml", "dest": "prometheus-rules-team.yml",
+                                  "container_path": "/etc/prometheus/rules/team.yml"}]
+    assert "webhook_configs" not in own["alertmanager_config"]["receivers"][0]
+    with pytest.raises(AnsibleFilterError, match="same file name litellm-rules.yml"):
+        stack(litellm_monitoring_enabled=True, litellm_prometheus_extra_rule_files=["/srv/litellm-rules.yml"])
+    with pytest.raises(AnsibleFilterError, match="not a .yml/.yaml file name"):
+        stack(litellm_monitoring_enabled=True, litellm_prometheus_extra_rule_files=["/srv/rules.txt"])
+    # an old release has no separate metrics process: its /metrics needs the master key
+    with pytest.raises(AnsibleFilterError, match="separate metrics process"):
+        stack(version="1.100.0", litellm_monitoring_enabled=True)
