@@ -8,9 +8,11 @@ What is measured (the outage's pending, firing and resolved times) is written to
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -264,6 +266,38 @@ def test_every_recording_rule_and_dashboard_query_returns_data(traffic):
     assert missing == [], "no data for: %s" % missing
 
 
+class SteadyTraffic:
+    """Chat requests to one model from a few threads until stopped, at a rate that does not depend
+    on how long a failing request takes (the alert needs more than 0.1 req/s in every window)."""
+
+    def __init__(self, key, model, threads=3, pause_s=0.2):
+        self.key, self.model, self.pause_s = key, model, pause_s
+        self.stop = threading.Event()
+        self.statuses = collections.Counter()
+        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
+
+    def _run(self, index):
+        run = uuid.uuid4().hex[:8]
+        sent = 0
+        while not self.stop.is_set():
+            body = {"model": self.model, "messages": [{"role": "user", "content": f"steady {run} {index} {sent}"}],
+                    "num_retries": 0}
+            status, _data = _http(f"{BASE}/v1/chat/completions", body, self.key, 30)
+            self.statuses[status] += 1
+            sent += 1
+            self.stop.wait(self.pause_s)
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(35)
+
+
 def test_a_model_outage_fires_an_alert_that_reaches_the_receivers_and_resolves(host, key):
     alertmanager_hook, outages = _hooks(host, "alertmanager")
     slack_hook, _outages = _hooks(host, "slack")
@@ -279,45 +313,44 @@ def test_a_model_outage_fires_an_alert_that_reaches_the_receivers_and_resolves(h
 
     def received(status):
         for record in _json(alertmanager_hook)["records"]:
-            body = record["body"]
-            for item in body.get("alerts", []):
+            for item in record["body"].get("alerts", []):
                 if item["labels"].get("alertname") == alert and item["status"] == status:
                     return record["at"]
         return None
 
-    assert state() == "inactive"
-    behaviour = "outage-500-molecule"
-    timeline, seen, run = {}, [], uuid.uuid4().hex[:8]
-    start = time.time()
-    assert _json(outages, {"behavior": behaviour, "active": True})["active"] == [behaviour]
-    try:
-        deadline = time.monotonic() + 150
-        while not received("firing"):
-            assert time.monotonic() < deadline, f"no firing {alert} at the receiver; states seen: {seen}"
-            _chat(key, "fake-outage", f"outage {run} {len(seen)}")
+    def watch(timeline, seen, start, until, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not until():
+            assert time.monotonic() < deadline, f"{what}; alert states seen: {seen}, timeline {timeline}"
             current = state()
             if not seen or seen[-1] != current:
                 seen.append(current)
                 timeline.setdefault(current, round(time.time() - start, 1))
-            time.sleep(0.3)
-        timeline["received_firing"] = round(received("firing") - start, 1)
-    finally:
-        _json(outages, {"behavior": behaviour, "active": False})
+            time.sleep(1)
+
+    assert state() == "inactive"
+    behaviour = "outage-500-molecule"
+    timeline, seen = {}, []
+    with SteadyTraffic(key, "fake-outage") as traffic:
+        start = time.time()
+        assert _json(outages, {"behavior": behaviour, "active": True})["active"] == [behaviour]
+        try:
+            watch(timeline, seen, start, lambda: received("firing"), 150, f"no firing {alert} at the receiver")
+            timeline["received_firing"] = round(received("firing") - start, 1)
+        finally:
+            _json(outages, {"behavior": behaviour, "active": False})
+        during = dict(traffic.statuses)
+        recovered = time.time()
+        watch(timeline, seen, start, lambda: received("resolved"), 180, f"{alert} never resolved at the receiver")
+        timeline["received_resolved_after_recovery"] = round(received("resolved") - recovered, 1)
     assert "pending" in seen and "firing" in seen, seen
     # for: 30 s in the fast copy (5 min / 10): firing no sooner than that after pending
     assert timeline["firing"] - timeline["pending"] >= 25, timeline
-    recovered = time.time()
-    deadline = time.monotonic() + 150
-    while not received("resolved"):
-        assert time.monotonic() < deadline, f"{alert} never resolved at the receiver (state {state()})"
-        _chat(key, "fake-outage", f"recovered {run} {time.monotonic()}")
-        time.sleep(0.5)
-    timeline["received_resolved_after_recovery"] = round(received("resolved") - recovered, 1)
     # LiteLLM's own Slack alerting saw the outage too: the model and the provider's error, posted to the hook
     texts = _wait("a Slack message about the outage", lambda: [json.dumps(r["body"]) for r in _json(slack_hook)["records"]
                                                                if "outage-500-molecule" in json.dumps(r["body"])], 60)
     assert any("500" in text or "Injected outage" in text for text in texts), texts[:2]
-    _save("monitoring.json", {"outage": timeline, "slack_messages": len(texts)})
+    _save("monitoring.json", {"outage": timeline, "outage_statuses": during, "slack_messages": len(texts)})
 
 
 def test_the_slack_webhook_stays_in_env(host):
