@@ -53,7 +53,7 @@ SIZING_SETTINGS = (
     "litellm_sizing_vcpus", "litellm_sizing_memory_mb", "litellm_instances", "litellm_request_timeout",
     "litellm_redis_enabled", "litellm_postgres_enabled", "litellm_database_url", "litellm_edge_enabled",
     "litellm_edge_buffer_kb", "litellm_healthcheck_timeout_seconds", "litellm_readiness_timeout",
-    "litellm_deploy_strategy",
+    "litellm_deploy_strategy", "litellm_monitoring_enabled",
 )
 NAMES = sorted(MACHINES)
 
@@ -274,8 +274,11 @@ def test_fleet_of_four_shares_one_database_within_its_budget(host):
 def test_litellm_accepts_every_rendered_config(host, name):
     proxy = _load(host, name, "compose.yaml")["services"]["litellm"]
     models = len(_load(host, name, "config.yaml")["model_list"])
-    argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+    argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
             "--user", "0:0", "--env-file", f"{_dir(name)}/.env"]
+    # the proxy's tmpfs mounts (/tmp, the Prometheus multiprocess directory), as compose gives them
+    for mount in proxy["tmpfs"]:
+        argv += ["--tmpfs", mount]
     for key, value in sorted(proxy["environment"].items()):
         argv += ["--env", f"{key}={value}"]
     argv += ["-v", f"{_dir(name)}/config.yaml:/etc/litellm/config.yaml:ro", proxy["image"],
