@@ -450,6 +450,10 @@ def litellm_stack(settings, sizing, version_info, image):
     # every file is rendered and validated here before any replaces its live copy
     candidate_dir = "%s/candidate" % project_dir
     deployment = _deployment(settings)
+    port_for_metrics = metrics_port(settings, features)
+    # what Prometheus scrapes on the proxy: its port, and whether it needs the master key
+    metrics = {"port": port_for_metrics,
+               "auth": port_for_metrics == CONTAINER_PORT and bool(features.get("metrics_auth_by_default"))}
     model = {
         "image": image,
         "database": database_enabled(settings),
@@ -465,19 +469,17 @@ def litellm_stack(settings, sizing, version_info, image):
         "candidate_dir": candidate_dir,
         "config": _config(settings, sizing, features),
         "container_env": env,
-        "command": _command(sizing, metrics_port(settings, features)),
+        "command": _command(sizing, port_for_metrics),
         # tmpfs mounts of the proxy container besides /tmp: path -> size in MB
         "proxy_tmpfs": ({PROMETHEUS_MULTIPROC_DIR: PROMETHEUS_MULTIPROC_TMPFS_MB}
                         if "PROMETHEUS_MULTIPROC_DIR" in env else {}),
-        # what Prometheus scrapes on the proxy: its port, and whether it needs the master key
-        "metrics": {"port": metrics_port(settings, features),
-                    "auth": metrics_port(settings, features) == CONTAINER_PORT and bool(features.get("metrics_auth_by_default"))},
+        "metrics": metrics,
         "secrets": _secrets(settings, features),
         "model_modes": _model_modes(settings["litellm_model_list"]),
         # config.yaml is validated with the candidate .env beside it
         "validate_config_command": _validate_config_command(env, "%s/.env" % candidate_dir, image),
         "validate_edge_command": _validate_edge_command(str(settings["litellm_edge_image"]), deployment["colours"]["blue"]["server"]),
-        "monitoring": _monitoring(settings, {"port": metrics_port(settings, features)}, candidate_dir),
+        "monitoring": _monitoring(settings, metrics, candidate_dir),
     }
     model.update(deployment)
     return model
