@@ -85,10 +85,13 @@ class Bench(object):
         self.log = stack.WORK / "logs" / ("%s-%s.log" % (the_plan.name, time.strftime("%Y%m%d-%H%M%S")))
         self.data = {"plan": asdict(the_plan), "started": datetime.datetime.now().isoformat(timespec="seconds"),
                      "machine": machine(), "variants": {}, "ceiling": [], "runs": [], "soaks": [], "recycles": [],
-                     "change_deploys": [], "changes": [], "findings": [], "failures": []}
+                     "change_deploys": [], "changes": [], "findings": [], "failures": [],
+                     # the feature comparisons whose two variants this run measures
+                     "ablations": [list(a) for a in plan.ABLATIONS if a[0] in variants and a[2] in variants]}
         for name in variants:
             v = plan.VARIANTS[name]
-            self.data["variants"][name] = {"label": v.label, "group": v.group, "note": v.note, "vars": v.vars}
+            self.data["variants"][name] = {"label": v.label, "group": v.group, "note": v.note, "vars": v.vars,
+                                           "load": v.load}
 
     # -- one measurement ----------------------------------------------------
 
@@ -101,7 +104,8 @@ class Bench(object):
         marks = {}
 
         def mark(name):
-            marks[name] = (container.cpu_seconds() if container else None, time.process_time())
+            by_role = container.cpu_by_role() if isinstance(container, probe.Group) else {}
+            marks[name] = (container.cpu_seconds() if container else None, time.process_time(), by_role)
 
         result = run_load(LoadConfig(**settings), hooks={"measure_start": lambda: mark("start"),
                                                          "measure_end": lambda: mark("end")})
@@ -116,6 +120,10 @@ class Bench(object):
                 out["proxy_cpu_s"] = round(cpu_s, 2)
                 out["cpu_ms_per_request"] = round(cpu_s * 1000.0 / requests, 2)
                 out["proxy_cores"] = round(cpu_s / max(summary["elapsed_s"], 1e-9), 2)
+            start_by, end_by = marks["start"][2], marks["end"][2]
+            out["cpu_ms_per_request_by_container"] = {
+                role: round((end_by[role] - start_by[role]) * 1000.0 / requests, 2)
+                for role in end_by if end_by[role] is not None and start_by.get(role) is not None}
         if container is not None:
             out["memory"] = probe.memory_summary(container.processes())
         return out, result
@@ -134,10 +142,14 @@ class Bench(object):
         started = time.monotonic()
         container_name, key = stack.deploy(name, role_vars, self.log)
         deploy_s = time.monotonic() - started
-        container = probe.Container(container_name)
-        edge_name = stack.edge_container_name(name)
-        if edge_name:   # the edge's CPU is part of what a request costs
-            container = probe.Group([container, probe.Container(edge_name)])
+        # what a request costs is the CPU of every container of the stack: the proxy, its edge, its Redis
+        members, roles = [probe.Container(container_name)], ["proxy"]
+        for service in ("edge", "redis"):
+            other = stack.service_container_name(name, service)
+            if other:
+                members.append(probe.Container(other))
+                roles.append(service)
+        container = probe.Group(members, roles)
         idle_s = probe.wait_idle(container)
         log_line("  deployed %s in %.0f s (+%.0f s until idle) [%s]" % (name, deploy_s, idle_s, tag))
         return container, key, round(deploy_s, 1), idle_s
@@ -149,9 +161,10 @@ class Bench(object):
         try:
             container, key, deploy_s, idle_s = self.deploy(name, v.vars, "rep %s" % ",".join(str(r + 1) for r in reps))
             boot_mem = probe.memory_summary(container.processes())
+            concurrencies = tuple(self.plan.concurrencies) + tuple(self.plan.extra_concurrencies.get(name, ()))
             for rep in reps:
-                for concurrency in rotate(self.plan.concurrencies, rep):
-                    out, _result = self.load(url, key, plan.MODEL, concurrency, container)
+                for concurrency in rotate(concurrencies, rep):
+                    out, _result = self.load(url, key, plan.MODEL, concurrency, container, **v.load)
                     out.update(variant=name, rep=rep, order=order, deploy_s=deploy_s, idle_wait_s=idle_s, boot_memory=boot_mem)
                     self.data["runs"].append(out)
                     log_line("  %s rep %d c=%d: %.1f req/s, p50/p99 %s/%s ms, overhead p50 %s ms, %s ms CPU/req, errors %d" % (

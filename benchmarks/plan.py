@@ -54,6 +54,7 @@ LITELLM_DEFAULTS = {
     "litellm_litellm_settings": {"turn_off_message_logging": False, "redact_user_api_key_info": False},
     "litellm_edge_enabled": False,
 }
+NO_RECYCLING = {"litellm_sizing_overrides": {"max_requests_before_restart": 0, "max_requests_before_restart_jitter": 0}}
 ONE_UVICORN_WORKER = {"num_workers": 1, "server": "uvicorn", "max_requests_before_restart": 0,
                       "max_requests_before_restart_jitter": 0}
 
@@ -65,6 +66,7 @@ class Variant:
     group: str           # shipped / seed / sized / sweep
     vars: dict = field(default_factory=dict)
     note: str = ""
+    load: dict = field(default_factory=dict)   # load generator settings of its own (e.g. repeated prompts)
 
 
 def _sweep(server, workers):
@@ -103,7 +105,48 @@ VARIANTS = {v.name: v for v in [
     Variant("metrics-main", "(c), /metrics on the proxy port only", "metrics", {"litellm_prometheus_separate_process": False},
             "the sized configuration (c) without LiteLLM's separate metrics process"),
 ] + [_sweep(server, workers) for server in ("uvicorn", "gunicorn") for workers in (1, 2, 3, 4)
-     if (server, workers) != ("gunicorn", 2)]}   # gunicorn with 2 workers is (c) itself
+     if (server, workers) != ("gunicorn", 2)] + [
+    # the ablation: (c) minus one production feature at a time (nometrics, metrics-main and uv-2w above too)
+    Variant("no-edge", "(c) without the edge", "ablation", {"litellm_edge_enabled": False},
+            "the sized configuration (c) with litellm_edge_enabled: false (LiteLLM publishes the port)"),
+    Variant("no-cache", "(c) without the response cache", "ablation", {"litellm_redis_enabled": False},
+            "the sized configuration (c) with litellm_redis_enabled: false (no Redis, no cache lookups)"),
+    Variant("repeat", "(c), repeated prompts", "ablation", {},
+            "the sized configuration (c); every request sends the same prompt, so the cache answers all but the first",
+            load={"vary_prompt": False}),
+    Variant("repeat-no-cache", "(c) without the cache, repeated prompts", "ablation", {"litellm_redis_enabled": False},
+            "no-cache with the same prompt in every request", load={"vary_prompt": False}),
+    Variant("text-logs", "(c) with text logs", "ablation", {"litellm_json_logs": False},
+            "the sized configuration (c) with litellm_json_logs: false"),
+    Variant("no-gc", "(c) with the interpreter's GC thresholds", "ablation", {"litellm_python_gc_threshold": ""},
+            "the sized configuration (c) without PYTHON_GC_THRESHOLD"),
+    Variant("no-recycle", "(c) without recycling", "ablation", dict(NO_RECYCLING),
+            "the sized configuration (c) with max_requests_before_restart 0"),
+]}
+
+# What each ablation variant takes away from (c) and what that feature buys; the baseline is
+# the variant the cost is measured against (the same load, with the feature on).
+ABLATIONS = (
+    # (variant, feature, baseline, what it buys)
+    ("no-edge", "HAProxy edge", "sized",
+     "no failed request when a worker recycles or a colour switches (retries on closed connections), health-gated "
+     "blue/green, a hitless reload; edge metrics"),
+    ("nometrics", "Prometheus callback (multiprocess mode)", "sized",
+     "request, error, latency, token and spend metrics summed over workers; the alerts and dashboard"),
+    ("metrics-main", "LiteLLM's separate metrics process", "sized",
+     "negative when it costs less than serving /metrics from the workers' port (scrapes are not part of this load)"),
+    ("no-cache", "Redis response cache, unique prompts", "sized",
+     "nothing when no prompt repeats: a lookup and a write to Redis per request"),
+    ("repeat-no-cache", "Redis response cache, repeated prompts", "repeat",
+     "answers without a call to the provider (negative: the cache saves CPU as well as provider calls)"),
+    ("text-logs", "JSON logs", "sized", "machine-readable logs (one JSON object per line) for log shippers"),
+    ("no-gc", "PYTHON_GC_THRESHOLD 10000,50,100", "sized", "fewer garbage collections per request"),
+    ("uv-2w", "gunicorn instead of uvicorn (2 workers each)", "sized",
+     "a worker that exits is replaced by the master without dropping the port; 1 s instead of 49 s without "
+     "completions per recycle (README recycling table)"),
+    ("no-recycle", "worker recycling 10000 + jitter 5000", "sized",
+     "bounded worker memory on long runs; costs nothing until a worker reaches its limit (none does in 12 s)"),
+)
 
 # ---------------------------------------------------------------- soaks and recycling
 
@@ -130,8 +173,6 @@ def _recycle(name, label, server, overrides=None, extra=None, keepalive=True, re
     role_vars.update(extra or {})
     return Soak(name, "sized", role_vars, label, requests, concurrency, max_seconds, keepalive, sample_every=0.5)
 
-
-NO_RECYCLING = {"litellm_sizing_overrides": {"max_requests_before_restart": 0, "max_requests_before_restart_jitter": 0}}
 
 SOAKS = [
     Soak("soak-sized-norecycle", "sized", NO_RECYCLING, "(c) without recycling", 32000, 50, 900.0),
@@ -277,7 +318,11 @@ def merge_vars(*layers):
     return merged
 
 
-# ---------------------------------------------------------------- the two plans
+# ---------------------------------------------------------------- the plans
+
+# the full and standard matrices: every variant but the ablation's own
+MATRIX_VARIANTS = tuple(n for n, v in VARIANTS.items() if v.group != "ablation")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -294,6 +339,8 @@ class Plan:
     recycles: tuple
     ceiling: bool = True
     changes: ChangePhase = None    # the change-under-load phase (None: the plan has none)
+    # more concurrencies for some variants: {variant: (concurrency, ...)}
+    extra_concurrencies: dict = field(default_factory=dict)
     # True: every repetition deploys every variant again (variants rotated between repetitions);
     # False: one deployment per variant, its repetitions back to back (concurrency order rotated)
     redeploy_each_rep: bool = True
@@ -301,7 +348,7 @@ class Plan:
 
 FULL = Plan(
     name="full",
-    variants=tuple(VARIANTS),
+    variants=MATRIX_VARIANTS,
     repetitions=3,
     concurrencies=(20, 100, 200),
     warmup_s=3.0,
@@ -342,7 +389,7 @@ QUICK = Plan(
 STANDARD_RECYCLES = ("rc-edge-gu", "rc-gu", "rc-edge-uv", "rc-uv", "rc-edge-gu-noka", "rc-gu-noka", "rc-gu-control")
 STANDARD = Plan(
     name="standard",
-    variants=tuple(VARIANTS),
+    variants=MATRIX_VARIANTS,
     repetitions=3,
     concurrencies=(20, 100, 200),
     warmup_s=3.0,
@@ -361,4 +408,25 @@ STANDARD = Plan(
     # every change, both strategies, once (about 25 minutes)
     changes=ChangePhase(repetitions=1),
 )
-PLANS = {p.name: p for p in (FULL, STANDARD, QUICK)}
+
+# What each production feature costs per request (issue 16): LiteLLM as shipped, (c), and (c) minus
+# one feature at a time, at c=20 and c=100 (and (c) at c=200: errors), 3 repetitions back to back on
+# one deployment per variant; CPU over every container of the stack (about 40 minutes).
+ABLATION = Plan(
+    name="ablation",
+    variants=("shipped", "sized") + tuple(a[0] for a in ABLATIONS if a[0] not in ("repeat-no-cache",))
+    + ("repeat", "repeat-no-cache"),
+    repetitions=3,
+    concurrencies=(20, 100),
+    extra_concurrencies={"sized": (200,), "shipped": (200,)},
+    warmup_s=3.0,
+    duration_s=12.0,
+    max_requests=20000,
+    timeout_s=60.0,
+    pause_s=1.0,
+    soaks=(),
+    recycles=(),
+    ceiling=False,
+    redeploy_each_rep=False,
+)
+PLANS = {p.name: p for p in (FULL, STANDARD, QUICK, ABLATION)}

@@ -84,6 +84,87 @@ def throughput_rows(data):
     return rows
 
 
+def _cpu_values(runs):
+    return [v for v in (cpu_per_request(r) for r in runs) if v is not None]
+
+
+def ablation_rows(data):
+    """Per feature and concurrency: the CPU per request the feature adds (the baseline with it
+    minus the variant without it: median, and the range from the extremes of both), the same as
+    a share of the baseline, req/s and p99 with → without, and what the feature buys."""
+    groups = grouped(data["runs"])
+    rows = []
+    for variant, feature, baseline, buys in data.get("ablations", []):
+        for concurrency in sorted({c for (n, c) in groups if n == variant}):
+            with_runs, without_runs = groups.get((baseline, concurrency), []), groups.get((variant, concurrency), [])
+            b, v = _cpu_values(with_runs), _cpu_values(without_runs)
+            if not b or not v:
+                continue
+            added = statistics.median(b) - statistics.median(v)
+            rows.append({
+                "feature": feature, "variant": variant, "baseline": baseline, "concurrency": concurrency, "buys": buys,
+                "added_ms": round(added, 2), "added_low_ms": round(min(b) - max(v), 2),
+                "added_high_ms": round(max(b) - min(v), 2), "share": added / statistics.median(b),
+                "rps_with": median([success_rps(r) for r in with_runs]),
+                "rps_without": median([success_rps(r) for r in without_runs]),
+                "p99_with": median([r["p99_ms"] for r in with_runs]), "p99_without": median([r["p99_ms"] for r in without_runs]),
+            })
+    return rows
+
+
+def ablation_markdown(data):
+    rows = ablation_rows(data)
+    if not rows:
+        return []
+    out = ["", "## What each feature costs per request", "",
+           "CPU per request of every container of the stack (LiteLLM, its edge, its Redis) over the measured window. "
+           "Added = the baseline's median minus the variant's (the feature on minus the feature off, the same load); "
+           "the range pairs the extremes of both (baseline min − variant max … baseline max − variant min). "
+           "A negative figure: the stack without the feature costs more.", "",
+           table(["feature", "conc.", "CPU ms/req it adds", "share of the baseline", "2xx req/s with → without",
+                  "p99 ms with → without", "what it buys"],
+                 [[r["feature"], r["concurrency"],
+                   "%+.2f (%+.2f … %+.2f)" % (r["added_ms"], r["added_low_ms"], r["added_high_ms"]),
+                   "%+.0f %%" % (100 * r["share"]),
+                   "%s → %s" % (fmt_num(r["rps_with"], "%.1f"), fmt_num(r["rps_without"], "%.1f")),
+                   "%s → %s" % (fmt_num(r["p99_with"]), fmt_num(r["p99_without"])), r["buys"]] for r in rows])]
+    breakdown = []
+    labels = {name: v["label"] for name, v in data["variants"].items()}
+    for (name, concurrency), runs in grouped(data["runs"]).items():
+        parts = {}
+        for r in runs:
+            for role, value in (r.get("cpu_ms_per_request_by_container") or {}).items():
+                parts.setdefault(role, []).append(value)
+        breakdown.append([labels.get(name, name), concurrency, median_range(_cpu_values(runs), "%.2f")]
+                         + [fmt_num(median(parts.get(role, [])), "%.2f") for role in ("proxy", "edge", "redis")])
+    out += ["", "CPU ms per request by container (median over repetitions):", "",
+            table(["variant", "conc.", "stack", "LiteLLM", "edge", "Redis"], breakdown)]
+    targets = target_lines(data)
+    if targets:
+        out += ["", "### Against issue 16's targets", ""] + ["- " + t for t in targets]
+    return out
+
+
+def target_lines(data):
+    """(c) against (a) side by side: CPU per request, req/s at c=100, errors at c=200."""
+    groups = grouped(data["runs"])
+    lines = []
+    for concurrency in sorted({c for (n, c) in groups if n == "sized"}):
+        sized, shipped = groups.get(("sized", concurrency), []), groups.get(("shipped", concurrency), [])
+        if not sized or not shipped:
+            continue
+        cs, ca = median(_cpu_values(sized)), median(_cpu_values(shipped))
+        rs, ra = median([success_rps(r) for r in sized]), median([success_rps(r) for r in shipped])
+        if cs and ca:
+            lines.append("c=%d: CPU per request (c) %.2f ms / (a) %.2f ms = %.2f× (target ≤ 1.05×: %s); "
+                         "2xx req/s (c) %.1f / (a) %.1f = %.2f×%s; errors (c) %d, (a) %d" % (
+                             concurrency, cs, ca, cs / ca, "met" if cs / ca <= 1.05 else "missed", rs, ra, rs / ra,
+                             " (target ≥ 1.6× at c=100: %s)" % ("met" if rs / ra >= 1.6 else "missed")
+                             if concurrency == 100 else "",
+                             sum(r["errors"] for r in sized), sum(r["errors"] for r in shipped)))
+    return lines
+
+
 def soak_rows(soaks):
     rows = []
     for s in soaks:
@@ -302,11 +383,12 @@ def markdown(data, plots):
     if data["ceiling"] or data["runs"]:
         out += ["", "## Throughput, latency, CPU and memory", "",
                 "Median over repetitions, (min–max) where there are several. Latency and LiteLLM's "
-                "`x-litellm-overhead-duration-ms` of successful requests. CPU: the proxy container's (and its edge's) "
-                "cgroup CPU time during the measured window / requests; client CPU: the load generator's own. RSS: "
+                "`x-litellm-overhead-duration-ms` of successful requests. CPU: the cgroup CPU time of every container of the stack (LiteLLM, its edge and "
+                "its Redis, where the variant has them) during the measured window / requests; client CPU: the load generator's own. RSS: "
                 "master + workers = total (MB, after the last measurement).", "",
                 table(["variant", "conc.", "runs", "2xx req/s", "p50 ms", "p99 ms", "overhead p50 / p99 ms", "errors",
-                       "proxy CPU ms/req", "client CPU ms/req", "RSS MB"], throughput_rows(data))]
+                       "stack CPU ms/req", "client CPU ms/req", "RSS MB"], throughput_rows(data))]
+    out += ablation_markdown(data)
     if data["soaks"]:
         out += ["", "## Soaks (RSS over time)", "",
                 table(["soak", "requests", "s", "req/s", "failed", "failures", "recycles", "container restarts",
@@ -412,7 +494,40 @@ def plot(data, directory):
         written.append(path)
     if data.get("changes"):
         written.append(plot_changes(data["changes"], Path(directory) / "changes.png", plt))
+    rows = ablation_rows(data)
+    if rows:
+        written.append(plot_ablation(rows, Path(directory) / "ablation.png", plt))
     return written
+
+
+def plot_ablation(rows, path, plt):
+    """Horizontal bars: the CPU per request each feature adds, one bar per concurrency, with the
+    range from the repetitions' extremes."""
+    features = []
+    for r in rows:
+        if r["feature"] not in features:
+            features.append(r["feature"])
+    concurrencies = sorted({r["concurrency"] for r in rows})
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(features) * len(concurrencies) + 1.5))
+    height = 0.8 / len(concurrencies)
+    for i, concurrency in enumerate(concurrencies):
+        by_feature = {r["feature"]: r for r in rows if r["concurrency"] == concurrency}
+        ys = [k + i * height for k in range(len(features))]
+        values = [by_feature[f]["added_ms"] if f in by_feature else 0 for f in features]
+        lows = [v - by_feature[f]["added_low_ms"] if f in by_feature else 0 for f, v in zip(features, values)]
+        highs = [by_feature[f]["added_high_ms"] - v if f in by_feature else 0 for f, v in zip(features, values)]
+        ax.barh(ys, values, height=height, xerr=[lows, highs], capsize=3, label="c=%d" % concurrency)
+    ax.set_yticks([k + height * (len(concurrencies) - 1) / 2 for k in range(len(features))])
+    ax.set_yticklabels(features, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("CPU ms per request the feature adds (stack: LiteLLM + edge + Redis; bars: median, lines: range)")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def plot_changes(changes, path, plt):

@@ -121,11 +121,17 @@ def container_state(container):
     return {"name": out[0].lstrip("/"), "id": out[1][:12], "started": out[2], "restarts": int(out[3]), "image": out[4]}
 
 
-def edge_container_name(name):
-    """The stack's HAProxy container, or None when the variant runs without the edge."""
-    wanted = "%s-edge-1" % project_name(name)
+def service_container_name(name, service):
+    """The running container of one of the stack's own services (edge, redis), or None when the
+    variant runs without it."""
+    wanted = "%s-%s-1" % (project_name(name), service)
     out = run(["docker", "ps", "-q", "--filter", "name=^/%s$" % wanted])
     return wanted if out.strip() else None
+
+
+def edge_container_name(name):
+    """The stack's HAProxy container, or None when the variant runs without the edge."""
+    return service_container_name(name, "edge")
 
 
 # HAProxy httplog: ... Tq/Tw/Tc/Tr/Ta status bytes ... actconn/feconn/beconn/srv_conn/retries queue "request"
