@@ -522,12 +522,7 @@ def plot_ablation(rows, path, plt):
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel("CPU ms per request the feature adds (stack: LiteLLM + edge + Redis; bars: median, lines: range)")
-    ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, path, plt, "x", "best")
 
 
 def plot_changes(changes, path, plt):
@@ -562,8 +557,13 @@ def plot_changes(changes, path, plt):
     ax.set_ylabel("longest time without a 2xx answer, s (log)")
     ax.set_title("Change under load: longest gap per change, median (failed requests on the bars; "
                  "hatched: a bad change that was not refused)", fontsize=9)
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    return _finish(fig, ax, path, plt, "y", "upper left")
+
+
+def _finish(fig, ax, path, plt, grid_axis, legend_loc):
+    """Grid, legend, saved as PNG at `path`, closed; returns the path."""
+    ax.grid(True, axis=grid_axis, alpha=0.3)
+    ax.legend(fontsize=8, loc=legend_loc)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
