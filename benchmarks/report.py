@@ -369,7 +369,7 @@ def markdown(data, plots):
     out = ["# LiteLLM benchmark (%s run)" % plan["name"], "",
            "Started %s, finished %s. Host: %s vCPU (%s), %s MB RAM, kernel %s, Docker %s. Fake backend with %s s "
            "latency per request. Load generator: gatewayops.litellm.load_test's core (closed loop, keep-alive, "
-           "unique prompts, no retries) on the same host, against 127.0.0.1." % (
+           "unique prompts unless a variant says otherwise, no retries) on the same host, against 127.0.0.1." % (
                data["started"], data.get("finished"), machine.get("cpus"), machine.get("cpu_model"),
                machine.get("memory_mb"), machine.get("kernel"), machine.get("docker"), machine.get("backend_delay_s")),
            "",
@@ -521,7 +521,7 @@ def plot_ablation(rows, path, plt):
     ax.set_yticklabels(features, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlabel("CPU ms per request the feature adds (stack: LiteLLM + edge + Redis; bars: median, lines: range)")
+    ax.set_xlabel("CPU ms/request the feature adds (LiteLLM + edge + Redis)\nbars: median, lines: range")
     return _finish(fig, ax, path, plt, "x", "best")
 
 
