@@ -104,8 +104,10 @@ class Bench(object):
         marks = {}
 
         def mark(name):
-            by_role = container.cpu_by_role() if isinstance(container, probe.Group) else {}
-            marks[name] = (container.cpu_seconds() if container else None, time.process_time(), by_role)
+            # each container's counter read once; the stack's total is their sum
+            by_role = container.cpu_by_role() if container else {}
+            total = None if not by_role or None in by_role.values() else sum(by_role.values())
+            marks[name] = (total, time.process_time(), by_role)
 
         result = run_load(LoadConfig(**settings), hooks={"measure_start": lambda: mark("start"),
                                                          "measure_end": lambda: mark("end")})

@@ -414,8 +414,8 @@ STANDARD = Plan(
 # one deployment per variant; CPU over every container of the stack (about 40 minutes).
 ABLATION = Plan(
     name="ablation",
-    variants=("shipped", "sized") + tuple(a[0] for a in ABLATIONS if a[0] not in ("repeat-no-cache",))
-    + ("repeat", "repeat-no-cache"),
+    variants=("shipped", "sized", "no-edge", "nometrics", "metrics-main", "no-cache", "text-logs", "no-gc", "uv-2w",
+              "no-recycle", "repeat", "repeat-no-cache"),
     repetitions=3,
     concurrencies=(20, 100),
     extra_concurrencies={"sized": (200,), "shipped": (200,)},

@@ -109,14 +109,14 @@ class Group(object):
     """Several containers counted as one for CPU (the proxy, its edge, its Redis); processes and
     memory are the first one's (the proxy's). `roles` names each container's part in the stack."""
 
-    def __init__(self, containers, roles=None):
+    def __init__(self, containers, roles):
         self.containers = containers
-        self.roles = list(roles or [c.name for c in containers])
+        self.roles = list(roles)
         self.name = containers[0].name
 
     def cpu_seconds(self):
-        values = [c.cpu_seconds() for c in self.containers]
-        return None if any(v is None for v in values) else sum(values)
+        values = list(self.cpu_by_role().values())
+        return None if None in values else sum(values)
 
     def cpu_by_role(self):
         """{role: CPU seconds} of each container (None where its counter cannot be read)."""
