@@ -50,7 +50,7 @@ LITELLM_DEFAULTS = {
     "litellm_json_logs": False,
     "litellm_python_gc_threshold": "",
     "litellm_prometheus_enabled": False,
-    "litellm_redis_enabled": False,
+    "litellm_cache_enabled": False,
     "litellm_litellm_settings": {"turn_off_message_logging": False, "redact_user_api_key_info": False},
     "litellm_edge_enabled": False,
 }
@@ -85,7 +85,7 @@ VARIANTS = {v.name: v for v in [
     Variant("seed", "(b) seed plan, literally", "seed",
             {"litellm_log_level": "ERROR", "litellm_json_logs": False, "litellm_python_gc_threshold": "",
              "litellm_edge_enabled": False,
-             "litellm_prometheus_enabled": True, "litellm_redis_enabled": True,
+             "litellm_prometheus_enabled": True, "litellm_cache_enabled": True,
              "litellm_litellm_settings": {"turn_off_message_logging": False, "redact_user_api_key_info": False},
              "litellm_general_settings": {"database_connection_pool_limit": 50},
              "litellm_sizing_overrides": dict(ONE_UVICORN_WORKER, graceful_shutdown_seconds=3600,
@@ -97,7 +97,7 @@ VARIANTS = {v.name: v for v in [
             "separate health app, Prometheus, Redis cache"),
     Variant("sized", "(c) collection, sized", "sized", {},
             "role defaults on this host: HAProxy edge, 2 gunicorn workers, recycling 10000 + jitter 5000, "
-            "ERROR + JSON logs, GC 10000,50,100, Prometheus, Redis cache, cpus 1.75"),
+            "ERROR + JSON logs, GC 10000,50,100, Prometheus, no response cache (opt-in), cpus 2"),
     # what metrics cost per request: (c) without the Prometheus callback, and (c) with it but without
     # the separate metrics process (samples still written by every worker, multiprocess mode)
     Variant("nometrics", "(c) without Prometheus", "metrics", {"litellm_prometheus_enabled": False},
@@ -109,13 +109,14 @@ VARIANTS = {v.name: v for v in [
     # the ablation: (c) minus one production feature at a time (nometrics, metrics-main and uv-2w above too)
     Variant("no-edge", "(c) without the edge", "ablation", {"litellm_edge_enabled": False},
             "the sized configuration (c) with litellm_edge_enabled: false (LiteLLM publishes the port)"),
-    Variant("no-cache", "(c) without the response cache", "ablation", {"litellm_redis_enabled": False},
-            "the sized configuration (c) with litellm_redis_enabled: false (no Redis, no cache lookups)"),
+    # the response cache is opt-in (it was on in (c) until the 2026-12-02 ablation): (c) with it
+    Variant("cache", "(c) with the response cache", "ablation", {"litellm_cache_enabled": True},
+            "the sized configuration (c) with litellm_cache_enabled: true (Redis bundled, a lookup and a write per request)"),
     Variant("repeat", "(c), repeated prompts", "ablation", {},
-            "the sized configuration (c); every request sends the same prompt, so the cache answers all but the first",
+            "the sized configuration (c) (no cache); every request sends the same prompt", load={"vary_prompt": False}),
+    Variant("repeat-cache", "(c) with the cache, repeated prompts", "ablation", {"litellm_cache_enabled": True},
+            "cache with the same prompt in every request, so the cache answers all but the first",
             load={"vary_prompt": False}),
-    Variant("repeat-no-cache", "(c) without the cache, repeated prompts", "ablation", {"litellm_redis_enabled": False},
-            "no-cache with the same prompt in every request", load={"vary_prompt": False}),
     Variant("text-logs", "(c) with text logs", "ablation", {"litellm_json_logs": False},
             "the sized configuration (c) with litellm_json_logs: false"),
     Variant("no-gc", "(c) with the interpreter's GC thresholds", "ablation", {"litellm_python_gc_threshold": ""},
@@ -135,9 +136,9 @@ ABLATIONS = (
      "request, error, latency, token and spend metrics summed over workers; the alerts and dashboard"),
     ("metrics-main", "LiteLLM's separate metrics process", "sized",
      "negative when it costs less than serving /metrics from the workers' port (scrapes are not part of this load)"),
-    ("no-cache", "Redis response cache, unique prompts", "sized",
-     "nothing when no prompt repeats: a lookup and a write to Redis per request"),
-    ("repeat-no-cache", "Redis response cache, repeated prompts", "repeat",
+    ("sized", "Redis response cache (opt-in), unique prompts", "cache",
+     "nothing when no prompt repeats: a lookup and a write to Redis per request; off by default for that reason"),
+    ("repeat", "Redis response cache (opt-in), repeated prompts", "repeat-cache",
      "answers without a call to the provider (negative: the cache saves CPU as well as provider calls)"),
     ("text-logs", "JSON logs", "sized", "machine-readable logs (one JSON object per line) for log shippers"),
     ("no-gc", "PYTHON_GC_THRESHOLD 10000,50,100", "sized", "fewer garbage collections per request"),
@@ -254,7 +255,7 @@ def _bench_model(name, model):
 # inventory would); each bad one is applied on top of all good ones, alone.
 CHANGES = (
     Change("model-added", "a model added", add_models=(_bench_model("bench-added", "openai/fake-chat"),)),
-    Change("setting-changed", "litellm_cache_ttl_seconds 600 -> 900", {"litellm_cache_ttl_seconds": 900}),
+    Change("setting-changed", "litellm_cooldown_seconds 30 -> 45 (config.yaml only)", {"litellm_cooldown_seconds": 45}),
     Change("image-rebuilt", "base image re-tagged: the proxy image is rebuilt", {"litellm_base_image": REBUILD_IMAGE}),
     Change("env-secret-added", "a provider secret added to .env",
            {"litellm_provider_secrets": {"BENCH_PROVIDER_KEY": "bench-provider-key-not-secret"}}),
@@ -414,8 +415,8 @@ STANDARD = Plan(
 # one deployment per variant; CPU over every container of the stack (about 40 minutes).
 ABLATION = Plan(
     name="ablation",
-    variants=("shipped", "sized", "no-edge", "nometrics", "metrics-main", "no-cache", "text-logs", "no-gc", "uv-2w",
-              "no-recycle", "repeat", "repeat-no-cache"),
+    variants=("shipped", "sized", "no-edge", "nometrics", "metrics-main", "cache", "text-logs", "no-gc", "uv-2w",
+              "no-recycle", "repeat", "repeat-cache"),
     repetitions=3,
     concurrencies=(20, 100),
     extra_concurrencies={"sized": (200,), "shipped": (200,)},
@@ -429,4 +430,24 @@ ABLATION = Plan(
     ceiling=False,
     redeploy_each_rep=False,
 )
-PLANS = {p.name: p for p in (FULL, STANDARD, QUICK, ABLATION)}
+# The issue-16 targets, side by side: (a), (c) as the role now ships it (no response cache), (c)
+# with the cache and (c) without recycling (the ablation's one unexplained cost), each deployed
+# again for every repetition with the variants rotated, so that drift of a shared host spreads
+# over all of them instead of favouring whichever ran last (about 25 minutes).
+TARGETS = Plan(
+    name="targets",
+    variants=("shipped", "sized", "cache", "no-recycle"),
+    repetitions=3,
+    concurrencies=(20, 100),
+    extra_concurrencies={"sized": (200,), "shipped": (200,)},
+    warmup_s=3.0,
+    duration_s=12.0,
+    max_requests=20000,
+    timeout_s=60.0,
+    pause_s=1.0,
+    soaks=(),
+    recycles=(),
+    ceiling=False,
+    redeploy_each_rep=True,
+)
+PLANS = {p.name: p for p in (FULL, STANDARD, QUICK, ABLATION, TARGETS)}

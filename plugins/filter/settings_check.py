@@ -120,6 +120,10 @@ def litellm_settings_problems(settings):
     if boolean(s.get("litellm_postgres_enabled", False), strict=False) and s.get("litellm_database_url"):
         problems.append("litellm_postgres_enabled and litellm_database_url are both set: use the bundled Postgres "
                         "or an external database, not both")
+    if boolean(s.get("litellm_cache_enabled", False), strict=False) and not boolean(
+            s.get("litellm_redis_enabled", False), strict=False):
+        problems.append("litellm_cache_enabled: true needs the Redis it caches in: set litellm_redis_enabled: true "
+                        "(its default follows litellm_cache_enabled) or litellm_cache_enabled: false")
     names = [m.get("model_name") for m in s.get("litellm_model_list") or [] if isinstance(m, dict)]
     missing = [model for model in s.get("litellm_required_models") or [] if model not in names]
     if missing:

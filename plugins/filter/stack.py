@@ -80,7 +80,8 @@ QUIET_ACCESS_LOG_PATHS = "/health/liveliness,/health/readiness,/metrics,/metrics
 
 _REQUIRED = (
     "litellm_project_dir", "litellm_bind_address", "litellm_port", "litellm_model_list", "litellm_request_timeout",
-    "litellm_json_logs", "litellm_prometheus_enabled", "litellm_redis_enabled", "litellm_cache_ttl_seconds",
+    "litellm_json_logs", "litellm_prometheus_enabled", "litellm_redis_enabled", "litellm_cache_enabled",
+    "litellm_cache_ttl_seconds",
     "litellm_litellm_settings", "litellm_general_settings", "litellm_router_settings", "litellm_postgres_enabled",
     "litellm_database_url", "litellm_slack_webhook_url", "litellm_alerting_threshold_seconds", "litellm_num_retries",
     "litellm_allowed_fails", "litellm_cooldown_seconds", "litellm_log_level", "litellm_python_gc_threshold",
@@ -168,7 +169,7 @@ def _config(s, sizing, features):
             litellm_settings["prometheus_exclude_labels"] = list(s["litellm_prometheus_exclude_labels"])
         if int(s["litellm_prometheus_max_series_per_metric"]) > 0:
             litellm_settings["prometheus_metrics_max_series_per_metric"] = int(s["litellm_prometheus_max_series_per_metric"])
-    if _bool(s["litellm_redis_enabled"]):
+    if _bool(s["litellm_cache_enabled"]) and _bool(s["litellm_redis_enabled"]):
         litellm_settings.update(cache=True, cache_params={
             "type": "redis", "ttl": int(s["litellm_cache_ttl_seconds"]), "namespace": "litellm.cache"})
 

@@ -100,7 +100,7 @@ def _backend_stats() -> dict:
 
 
 def _fresh(text: str) -> str:
-    """A prompt no earlier run sent, so the Redis response cache cannot answer it."""
+    """A prompt no earlier run sent, so a response cache (opt-in) could not answer it."""
     return f"{text} {uuid.uuid4().hex[:8]}"
 
 

@@ -323,3 +323,18 @@ def test_slack_alerting_only_with_a_webhook(host):
     assert "SLACK_WEBHOOK_URL='https://hooks.slack.invalid/" in env
     assert "hooks.slack" not in host.file(f"{_dir('v184-c4-8g')}/config.yaml").content_string
     assert "alerting" not in _load(host, "c4-8g", "config.yaml")["general_settings"]
+
+
+def test_the_response_cache_is_opt_in_and_brings_its_redis(host):
+    """c2-4g keeps the role's default (no cache): no Redis service, no cache in config.yaml, no Redis
+    variables, and the CPU a Redis would have reserved goes to LiteLLM; c4-8g opts in."""
+    assert MACHINES["c2-4g"]["litellm_cache_enabled"] in (False, "False")
+    without = _load(host, "c2-4g", "compose.yaml")["services"]
+    config = _load(host, "c2-4g", "config.yaml")["litellm_settings"]
+    assert "redis" not in without and "cache" not in config and "cache_params" not in config
+    assert not any(key.startswith("REDIS_") for key in without["litellm"]["environment"])
+    assert "REDIS_PASSWORD=" not in host.file(f"{_dir('c2-4g')}/.env").content_string
+    assert "redis_cpus" not in _sizing("c2-4g")
+    with_cache = _load(host, "c4-8g", "config.yaml")["litellm_settings"]
+    assert with_cache["cache"] is True and with_cache["cache_params"]["type"] == "redis"
+    assert "redis" in _load(host, "c4-8g", "compose.yaml")["services"]

@@ -51,6 +51,8 @@ def test_only_the_failing_settings_are_named():
      "litellm_postgres_enabled and litellm_database_url are both set"),
     ({"litellm_required_models": ["chat", "gpt-5"]},
      "litellm_required_models names gpt-5, which litellm_model_list does not have"),
+    ({"litellm_cache_enabled": True, "litellm_redis_enabled": False},
+     "litellm_cache_enabled: true needs the Redis it caches in: set litellm_redis_enabled: true"),
     ({"litellm_edge_buffer_kb": 8}, "litellm_edge_buffer_kb must be a whole number from 16 to 1024 (got 8)"),
     ({"litellm_edge_image": ""}, "litellm_edge_image must name an image"),
     ({"litellm_model_list": []}, "litellm_model_list must be a list of at least one model"),

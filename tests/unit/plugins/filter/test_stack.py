@@ -29,6 +29,8 @@ def settings(**changes):
          for name, value in yaml.safe_load(DEFAULTS.read_text()).items()}
     s.update(litellm_model_list=MODELS, litellm_sizing_vcpus=4, litellm_sizing_memory_mb=8192)
     s.update(changes)
+    if s["litellm_redis_enabled"] is None:   # its default follows the cache
+        s["litellm_redis_enabled"] = s["litellm_cache_enabled"]
     return s
 
 
@@ -48,8 +50,7 @@ def test_defaults_give_the_hardened_config():
     assert config["model_list"] == MODELS
     assert config["litellm_settings"] == {
         "request_timeout": 600, "json_logs": True, "set_verbose": False, "turn_off_message_logging": True,
-        "redact_user_api_key_info": True, "callbacks": ["prometheus"], "cache": True,
-        "cache_params": {"type": "redis", "ttl": 600, "namespace": "litellm.cache"},
+        "redact_user_api_key_info": True, "callbacks": ["prometheus"],
         "prometheus_exclude_labels": ["end_user", "user", "user_email", "hashed_api_key", "api_key_alias",
                                       "client_ip", "user_agent"],
         "prometheus_metrics_max_series_per_metric": 1000}
@@ -66,7 +67,9 @@ def test_defaults_give_the_hardened_config():
     assert st["container_env"]["PROMETHEUS_MULTIPROC_DIR"] == "/tmp/prometheus-multiproc"
     assert st["proxy_tmpfs"] == {"/tmp/prometheus-multiproc": 64}
     assert "--tmpfs /tmp/prometheus-multiproc" in st["validate_config_command"]
-    assert st["container_env"]["REDIS_MAX_CONNECTIONS"] == "50"
+    assert not [name for name in st["container_env"] if name.startswith("REDIS_")]
+    assert "REDIS_PASSWORD" not in [spec["name"] for spec in st["secrets"]]
+    assert "redis_cpus" not in sizing
     assert st["container_env"]["LITELLM_DISABLE_ACCESS_LOG_PATHS"].startswith("/health/liveliness")
     assert "SEPARATE_HEALTH_APP" not in st["container_env"]
     assert st["health_port"] == 4000
@@ -77,7 +80,7 @@ def test_defaults_give_the_hardened_config():
 
 
 def test_operator_sections_win_recursively():
-    st = stack(litellm_litellm_settings={"cache_params": {"ttl": 5}, "drop_params": True},
+    st = stack(litellm_cache_enabled=True, litellm_litellm_settings={"cache_params": {"ttl": 5}, "drop_params": True},
                litellm_router_settings={"retry_policy": {"TimeoutErrorRetries": 0}})
     assert st["config"]["litellm_settings"]["cache_params"] == {"type": "redis", "ttl": 5, "namespace": "litellm.cache"}
     assert st["config"]["litellm_settings"]["drop_params"] is True
@@ -92,8 +95,21 @@ def test_database_mode_and_its_secrets():
     assert st["database"] is True
     assert st["config"]["general_settings"]["database_connection_pool_limit"] == sizing["database_connection_pool_limit"]
     assert [spec["name"] for spec in st["secrets"]] == [
-        "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DRAIN_ENDPOINT_TOKEN", "REDIS_PASSWORD", "POSTGRES_PASSWORD"]
+        "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "DRAIN_ENDPOINT_TOKEN", "POSTGRES_PASSWORD"]
     assert stack(litellm_database_url="postgresql://u:p@db/x")["database"] is True
+
+
+def test_the_response_cache_is_opt_in_and_brings_its_redis():
+    st, sizing = stack_and_sizing(litellm_cache_enabled=True)
+    assert st["config"]["litellm_settings"]["cache"] is True
+    assert st["config"]["litellm_settings"]["cache_params"] == {"type": "redis", "ttl": 600, "namespace": "litellm.cache"}
+    assert st["container_env"]["REDIS_HOST"] == "redis"
+    assert st["container_env"]["REDIS_MAX_CONNECTIONS"] == str(sizing["redis_max_connections"]) == "50"
+    assert "REDIS_PASSWORD" in [spec["name"] for spec in st["secrets"]]
+    assert sizing["redis_cpus"] == 0.5
+    # Redis the cache does not use (an operator who keeps it for something else): no cache lookups
+    kept = stack(litellm_redis_enabled=True)
+    assert "cache" not in kept["config"]["litellm_settings"] and kept["container_env"]["REDIS_HOST"] == "redis"
 
 
 def test_secrets_hold_names_and_rules_never_values():
