@@ -481,7 +481,8 @@ def machine():
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: plan.QUICK (1 repetition, 1 concurrency, short)")
-    parser.add_argument("--plan", choices=sorted(plan.PLANS), help="full (about 2.5 h), standard (about 50 min) or quick")
+    parser.add_argument("--plan", choices=sorted(plan.PLANS),
+                        help="full (about 3.5 h), standard (about 80 min), ablation (about 50 min), targets (about 16 min) or quick")
     parser.add_argument("--variants", help="comma-separated subset of the plan's variants (%s)" % ", ".join(plan.VARIANTS))
     parser.add_argument("--phases", default=",".join(PHASES),
                         help="comma-separated: matrix (variants x concurrency), soak, recycle, changes (changes under "

@@ -115,6 +115,7 @@ def litellm_settings_problems(settings):
     if address:
         problems.append(address)
     _in_range(problems, s, "litellm_instances", 1)
+    _in_range(problems, s, "litellm_batch_write_seconds", 1, 3600)
     if s.get("litellm_log_level") not in LOG_LEVELS:
         problems.append("litellm_log_level must be one of %s (got %r)" % ("/".join(LOG_LEVELS), s.get("litellm_log_level")))
     if boolean(s.get("litellm_postgres_enabled", False), strict=False) and s.get("litellm_database_url"):

@@ -90,6 +90,11 @@ def _host_inputs(host):
             healthcheck_timeout, readiness_timeout, edge and bool(host.get("blue_green")), bool(host.get("monitoring")))
 
 
+def redis_mem_limit_mb(maxmemory_mb):
+    """Redis' container limit for a maxmemory: 25 % for fragmentation and 64 MB for the server."""
+    return int(int(maxmemory_mb) * 1.25 + 64)
+
+
 def _services(vcpus, memory_mb, redis, postgres, monitoring=False):
     """Budgets of the bundled services and of the OS; what is left belongs to the proxy."""
     out, why = {}, {}
@@ -99,7 +104,7 @@ def _services(vcpus, memory_mb, redis, postgres, monitoring=False):
     used = os_reserve
     if redis:
         out["redis_maxmemory_mb"] = int(_clamp(memory_mb * 0.05, 64, 4096))
-        out["redis_mem_limit_mb"] = int(out["redis_maxmemory_mb"] * 1.25 + 64)
+        out["redis_mem_limit_mb"] = redis_mem_limit_mb(out["redis_maxmemory_mb"])
         out["redis_cpus"] = 0.5 if vcpus <= 4 else 1.0
         why["redis_maxmemory_mb"] = "5 % of RAM (64 MB..4 GiB): a response cache, evicted allkeys-lru"
         why["redis_mem_limit_mb"] = "maxmemory + 25 % for fragmentation + 64 MB for the server"

@@ -81,7 +81,7 @@ QUIET_ACCESS_LOG_PATHS = "/health/liveliness,/health/readiness,/metrics,/metrics
 _REQUIRED = (
     "litellm_project_dir", "litellm_bind_address", "litellm_port", "litellm_model_list", "litellm_request_timeout",
     "litellm_json_logs", "litellm_prometheus_enabled", "litellm_redis_enabled", "litellm_cache_enabled",
-    "litellm_cache_ttl_seconds",
+    "litellm_cache_ttl_seconds", "litellm_batch_write_seconds",
     "litellm_litellm_settings", "litellm_general_settings", "litellm_router_settings", "litellm_postgres_enabled",
     "litellm_database_url", "litellm_slack_webhook_url", "litellm_alerting_threshold_seconds", "litellm_num_retries",
     "litellm_allowed_fails", "litellm_cooldown_seconds", "litellm_log_level", "litellm_python_gc_threshold",
@@ -176,7 +176,7 @@ def _config(s, sizing, features):
     general_settings = {
         "master_key": "os.environ/LITELLM_MASTER_KEY",
         "disable_error_logs": True,
-        "proxy_batch_write_at": 60,
+        "proxy_batch_write_at": int(s["litellm_batch_write_seconds"]),
         "health_check_details": False,
         "background_health_checks": False,
     }

@@ -2,17 +2,19 @@
 # Copyright: gatewayops engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A small client of the Docker Engine API over its unix socket, for the modules that look at
-or signal a container of the stack (edge_reload, health_info's crash-loop detection): inspect,
-kill (send a signal), top and the tail of the logs. The parsers of the engine's answers (the
-multiplexed log stream, top's rows, a container's state) are plain functions, testable without
-an engine.
+or signal a container of the stack (edge_reload, health_info's crash-loop detection,
+container_stats_info): inspect, list a compose project's containers, kill (send a signal), top,
+the tail of the logs and one sample of the resource counters. The parsers of the engine's
+answers (the multiplexed log stream, top's rows, a container's state, its counters) are plain
+functions, testable without an engine.
 
 Paths carry no API version prefix, so the engine answers in its own newest version. The fields
 read here are the same from API 1.24 to 1.52; a fixed prefix such as /v1.41 is refused by
 engines whose minimum API version is above it (Docker 29 accepts 1.44 and newer only).
 
 Anything that goes wrong (no socket, no permission, an engine error status) raises DockerError,
-whose message says what and where; inspect_container answers None for an unknown container.
+whose message says what and where; inspect_container and stats answer None for an unknown
+container.
 
 Private to this collection; standard library only (runs on targets)."""
 
@@ -35,6 +37,11 @@ STREAMS = {0: "stdin", 1: "stdout", 2: "stderr"}
 _FRAME_HEADER = struct.Struct(">BxxxL")
 # the zero time.Time the engine reports for a start or finish that has not happened
 _ZERO_TIME = "0001-01-01T00:00:00Z"
+# the labels docker compose puts on the containers it creates
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+# the CFS period the kernel uses when a quota is set without one (cpu.cfs_period_us), microseconds
+_DEFAULT_CPU_PERIOD = 100000
 
 
 class DockerError(Exception):
@@ -146,6 +153,97 @@ def describe_state(summary):
     return ", ".join(parts)
 
 
+def _count(value):
+    """An engine counter as an int, None when it is not a number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _cpus_limit(host_config):
+    nano_cpus = _count(host_config.get("NanoCpus")) or 0
+    if nano_cpus > 0:
+        return nano_cpus / 1e9
+    quota = _count(host_config.get("CpuQuota")) or 0
+    if quota > 0:
+        period = _count(host_config.get("CpuPeriod")) or 0
+        return quota / float(period if period > 0 else _DEFAULT_CPU_PERIOD)
+    return None
+
+
+def stats_summary(stats, inspect):
+    """One sample of a container's resource counters, flat: what the engine's stats answer
+    (stream=false) and the container's inspect say.
+
+    name (without the leading /), id, service and project (the compose labels, null without
+    them), running (false when stopped or restarting), read (the engine's time of the sample,
+    null when it took none), cpu_total_ns (CPU time used since the container started),
+    online_cpus (the CPUs the container may run on; the length of percpu_usage for engines
+    without online_cpus), cpus_limit (--cpus, or the CFS quota over its period; null without a
+    limit), throttling (periods, throttled_periods, throttled_time_ns of the CFS bandwidth
+    control; zeros when the engine reports none), memory (usage_bytes, inactive_file_bytes,
+    working_set_bytes = usage - inactive file pages as docker stats and the kubelet count it,
+    limit_bytes: the container's limit, else the engine's, which is the host's memory) and pids.
+
+    cgroup v1 and v2 answers differ in the memory statistics (total_inactive_file, the
+    hierarchical count, on v1; inactive_file on v2) and in percpu_usage (v1 only). A container
+    that does not run gets an answer without a sample (its read time is the zero time): its
+    counters are null."""
+    stats = stats if isinstance(stats, dict) else {}
+    inspect = inspect if isinstance(inspect, dict) else {}
+    state = inspect.get("State") or {}
+    labels = (inspect.get("Config") or {}).get("Labels") or {}
+    host_config = inspect.get("HostConfig") or {}
+    cpu = stats.get("cpu_stats") or {}
+    usage = cpu.get("cpu_usage") or {}
+    memory = stats.get("memory_stats") or {}
+    read = _time(stats.get("read"))
+    running = bool(state.get("Running")) and not state.get("Restarting")
+    sampled = running and read is not None
+
+    online_cpus = _count(cpu.get("online_cpus")) or None
+    if online_cpus is None and isinstance(usage.get("percpu_usage"), list) and usage["percpu_usage"]:
+        online_cpus = len(usage["percpu_usage"])
+
+    throttling = {"periods": None, "throttled_periods": None, "throttled_time_ns": None}
+    memory_summary = {"usage_bytes": None, "inactive_file_bytes": None, "working_set_bytes": None}
+    if sampled:
+        throttling_data = cpu.get("throttling_data") or {}
+        throttling = {
+            "periods": _count(throttling_data.get("periods")) or 0,
+            "throttled_periods": _count(throttling_data.get("throttled_periods")) or 0,
+            "throttled_time_ns": _count(throttling_data.get("throttled_time")) or 0,
+        }
+        used = _count(memory.get("usage"))
+        if used is not None:
+            counters = memory.get("stats") or {}
+            inactive = _count(counters.get("total_inactive_file", counters.get("inactive_file"))) or 0
+            memory_summary = {"usage_bytes": used, "inactive_file_bytes": inactive,
+                              "working_set_bytes": max(used - inactive, 0)}
+    limit = _count(host_config.get("Memory")) or 0
+    if limit <= 0:
+        limit = (_count(memory.get("limit")) or None) if sampled else None
+    memory_summary["limit_bytes"] = limit
+
+    return {
+        "name": (inspect.get("Name") or stats.get("name") or "").lstrip("/") or None,
+        "id": inspect.get("Id") or stats.get("id") or None,
+        "service": labels.get(SERVICE_LABEL),
+        "project": labels.get(PROJECT_LABEL),
+        "running": running,
+        "read": read,
+        "cpu_total_ns": _count(usage.get("total_usage")) if sampled else None,
+        "online_cpus": online_cpus if sampled else None,
+        "cpus_limit": _cpus_limit(host_config),
+        "throttling": throttling,
+        "memory": memory_summary,
+        "pids": (_count((stats.get("pids_stats") or {}).get("current")) if sampled else None),
+    }
+
+
 class _UnixConnection(http.client.HTTPConnection):
     """HTTP over a unix stream socket."""
 
@@ -244,6 +342,33 @@ class DockerClient(object):
             if exc.status == 404:
                 return None
             raise
+
+    def list_containers(self, project):
+        """The engine's summaries (Id, Names, Labels, State ...) of the running containers of the
+        compose project `project` (those labelled com.docker.compose.project=<project>)."""
+        if not project:
+            raise ValueError("a compose project name is needed")
+        query = {"filters": json.dumps({"label": ["%s=%s" % (PROJECT_LABEL, project)]})}
+        answer = self._json("GET", "/containers/json", query)
+        if not isinstance(answer, list):
+            raise DockerError("not a list of containers: %r" % (answer,), method="GET", path="/containers/json")
+        return answer
+
+    def stats(self, name_or_id):
+        """One sample of the container's resource counters as the engine answers it (see
+        stats_summary), or None when there is no such container. one-shot asks for it at once
+        instead of after a second sample of precpu_stats (engines before API 1.41 ignore it
+        and take about a second)."""
+        path = self._path("/containers/%s/stats", name_or_id)
+        try:
+            answer = self._json("GET", path, {"stream": "false", "one-shot": "true"})
+        except DockerError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(answer, dict):
+            raise DockerError("not an answer of the stats endpoint: %r" % (answer,), method="GET", path=path)
+        return answer
 
     def kill(self, name_or_id, signal="SIGKILL"):
         """Send `signal` (name such as SIGUSR2 or USR2, or number) to the container's main process."""

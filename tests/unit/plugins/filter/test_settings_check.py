@@ -14,7 +14,8 @@ from ansible_collections.gatewayops.litellm.plugins.filter.settings_check import
 ROLES = pathlib.Path(__file__).resolve().parents[4] / "roles"
 GOOD = {
     "litellm_project_dir": "/opt/litellm", "litellm_project_name": "litellm", "litellm_version": "1.108.7",
-    "litellm_port": 4000, "litellm_bind_address": "127.0.0.1", "litellm_instances": 1, "litellm_log_level": "ERROR",
+    "litellm_port": 4000, "litellm_bind_address": "127.0.0.1", "litellm_instances": 1, "litellm_batch_write_seconds": 60,
+    "litellm_log_level": "ERROR",
     "litellm_postgres_enabled": False, "litellm_database_url": "", "litellm_required_models": ["chat"],
     "litellm_edge_enabled": True, "litellm_edge_image": "haproxy:3.0.5-bookworm", "litellm_edge_buffer_kb": 64,
     "litellm_edge_retries": 3, "litellm_edge_keepalive_seconds": 60,
@@ -46,6 +47,7 @@ def test_only_the_failing_settings_are_named():
     ({"litellm_version": "latest"}, "litellm_version must be X.Y.Z, e.g. 1.108.7 (got 'latest')"),
     ({"litellm_port": "http"}, "litellm_port must be a whole number from 1 to 65535 (got 'http')"),
     ({"litellm_instances": 0}, "litellm_instances must be a whole number >= 1 (got 0)"),
+    ({"litellm_batch_write_seconds": 0}, "litellm_batch_write_seconds must be a whole number from 1 to 3600 (got 0)"),
     ({"litellm_log_level": "TRACE"}, "litellm_log_level must be one of DEBUG/INFO/WARNING/ERROR/CRITICAL (got 'TRACE')"),
     ({"litellm_postgres_enabled": True, "litellm_database_url": "postgresql://x"},
      "litellm_postgres_enabled and litellm_database_url are both set"),

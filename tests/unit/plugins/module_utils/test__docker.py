@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 """The Docker Engine API client: the parsers of the engine's answers (multiplexed stream, top,
-container state), and the client end to end against FakeEngine, a stand-in engine that answers
-on a unix socket as dockerd 20.10 does (no Docker needed). FakeEngine is also what the module
-tests of edge_reload and health_info point their docker_socket at."""
+container state, resource counters), and the client end to end against FakeEngine, a stand-in
+engine that answers on a unix socket as dockerd 20.10 does (no Docker needed). FakeEngine is also
+what the module tests of edge_reload, health_info and container_stats_info point their
+docker_socket at."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -23,6 +25,70 @@ import pytest
 from ansible_collections.gatewayops.litellm.plugins.module_utils import _docker as d
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
+GIB = 1024 ** 3
+
+# One sample of GET /containers/{id}/stats?stream=false&one-shot=true as Docker 24 answers it on
+# a cgroup v2 host (no percpu_usage; the memory statistics are those of memory.stat; with
+# one-shot, precpu_stats is empty).
+STATS_V2 = {
+    "read": "2026-12-02T10:15:30.123456789Z", "preread": ZERO_TIME,
+    "pids_stats": {"current": 23, "limit": 4915},
+    "blkio_stats": {"io_service_bytes_recursive": [{"major": 8, "minor": 0, "op": "read", "value": 4096},
+                                                   {"major": 8, "minor": 0, "op": "write", "value": 0}],
+                    "io_serviced_recursive": None, "io_queue_recursive": None, "io_service_time_recursive": None,
+                    "io_wait_time_recursive": None, "io_merged_recursive": None, "io_time_recursive": None,
+                    "sectors_recursive": None},
+    "num_procs": 0, "storage_stats": {},
+    "cpu_stats": {"cpu_usage": {"total_usage": 48213456000, "usage_in_kernelmode": 6123456000,
+                                "usage_in_usermode": 42090000000},
+                  "system_cpu_usage": 9876543210000000, "online_cpus": 2,
+                  "throttling_data": {"periods": 15012, "throttled_periods": 312, "throttled_time": 20456789000}},
+    "precpu_stats": {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+                     "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}},
+    "memory_stats": {"usage": 412315648,
+                     "stats": {"active_anon": 0, "active_file": 10485760, "anon": 356515840, "file": 52428800,
+                               "inactive_anon": 356515840, "inactive_file": 41943040, "kernel_stack": 327680,
+                               "pgfault": 120034, "pgmajfault": 12, "shmem": 0, "slab": 2097152, "sock": 0},
+                     "limit": 8335585280},
+    "name": "/litellm-litellm-1", "id": "4f9c2a7d1e5b",
+    "networks": {"eth0": {"rx_bytes": 5219, "rx_packets": 41, "rx_errors": 0, "rx_dropped": 0,
+                          "tx_bytes": 1802, "tx_packets": 19, "tx_errors": 0, "tx_dropped": 0}},
+}
+
+# The same from Docker 20.10 on a cgroup v1 host, of an engine before online_cpus (API 1.27):
+# percpu_usage per CPU, the v1 memory statistics with their hierarchical total_* counts.
+STATS_V1 = {
+    "read": "2026-12-02T10:15:31.000000001Z", "preread": ZERO_TIME,
+    "pids_stats": {"current": 9},
+    "blkio_stats": {"io_service_bytes_recursive": [], "io_serviced_recursive": []},
+    "num_procs": 0, "storage_stats": {},
+    "cpu_stats": {"cpu_usage": {"total_usage": 7345678901,
+                                "percpu_usage": [1836419725, 1836419725, 1836419726, 1836419725],
+                                "usage_in_kernelmode": 1230000000, "usage_in_usermode": 5870000000},
+                  "system_cpu_usage": 4455667788990000,
+                  "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}},
+    "precpu_stats": {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+                     "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}},
+    "memory_stats": {"usage": 209715200, "max_usage": 262144000,
+                     "stats": {"active_anon": 125829120, "active_file": 20971520, "cache": 73400320,
+                               "inactive_anon": 0, "inactive_file": 12582912, "rss": 125829120,
+                               "hierarchical_memory_limit": 9223372036854771712,
+                               "total_active_file": 20971520, "total_cache": 73400320,
+                               "total_inactive_file": 52428800, "total_rss": 125829120},
+                     "limit": 8335585280},
+    "name": "/litellm-redis-1", "id": "9a8b7c6d5e4f",
+}
+
+
+def stopped_stats(name, container_id):
+    """What dockerd answers for a container that does not run (or restarts) with stream=false:
+    its name and id, no time, zero CPU counters, no memory or PID statistics."""
+    nothing = {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+               "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    return {"read": ZERO_TIME, "preread": ZERO_TIME, "pids_stats": {},
+            "blkio_stats": {"io_service_bytes_recursive": None, "io_serviced_recursive": None},
+            "num_procs": 0, "storage_stats": {}, "cpu_stats": copy.deepcopy(nothing), "precpu_stats": copy.deepcopy(nothing),
+            "memory_stats": {}, "name": "/" + name, "id": container_id}
 
 
 def frame(stream, data):
@@ -36,7 +102,8 @@ class FakeContainer(object):
     `on_kill(container, signal)` and `on_top(container)` let a test make it act (fork, exit)."""
 
     def __init__(self, name, pid=100, status="running", tty=False, restart_count=0, exit_code=0,
-                 path="haproxy", args=("-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg")):
+                 path="haproxy", args=("-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"),
+                 labels=None, host_config=None, stats=None):
         self.name = name
         self.id = ("%064x" % abs(hash((name, time.time()))))[:64]
         self.pid = pid
@@ -56,6 +123,10 @@ class FakeContainer(object):
         self.on_kill = None
         self.on_top = None
         self.top_calls = 0
+        self.labels = dict(labels or {})
+        # what docker run sets without --cpus, --cpu-quota or --memory
+        self.host_config = dict({"NanoCpus": 0, "CpuQuota": 0, "CpuPeriod": 0, "Memory": 0}, **(host_config or {}))
+        self.stats = copy.deepcopy(STATS_V2 if stats is None else stats)  # answered while it runs
 
     def write_log(self, line, stream=2, when=None):
         self.log.append((time.time() if when is None else when, stream, line.rstrip("\n") + "\n"))
@@ -65,7 +136,8 @@ class FakeContainer(object):
         return {
             "Id": self.id, "Name": "/" + self.name, "Path": self.path, "Args": self.args,
             "RestartCount": self.restart_count, "Mounts": self.mounts,
-            "Config": {"Tty": self.tty},
+            "Config": {"Tty": self.tty, "Labels": dict(self.labels)},
+            "HostConfig": dict(self.host_config),
             "State": dict({
                 "Status": self.status, "Running": running, "Paused": self.status == "paused",
                 "Restarting": self.status == "restarting", "OOMKilled": self.oom_killed,
@@ -77,8 +149,8 @@ class FakeContainer(object):
 
 
 class FakeEngine(object):
-    """Answers /containers/{name}/json, /kill, /top and /logs on a unix socket in a temporary
-    directory (short enough for the 108-byte socket path limit), with or without a /v1.NN prefix.
+    """Answers /containers/json (with label filters) and /containers/{name}/json, /kill, /top,
+    /logs and /stats on a unix socket in a temporary directory (short enough for the 108-byte socket path limit), with or without a /v1.NN prefix.
     Every request is recorded as (method, path without prefix, query dict)."""
 
     def __init__(self):
@@ -155,7 +227,26 @@ class FakeEngine(object):
     def _json(status, body):
         return status, "application/json", json.dumps(body).encode(), False
 
+    def _list(self, query):
+        """The running containers (all with all=1) that have every label of the label filters,
+        newest first, as dockerd lists them."""
+        filters = json.loads(query.get("filters") or "{}")
+        wanted = filters.get("label") or []
+        listed = []
+        for container in reversed(list(self.containers.values())):
+            if query.get("all") not in ("1", "true") and container.status != "running":
+                continue
+            if not all(container.labels.get(w.split("=", 1)[0]) == w.split("=", 1)[1] if "=" in w
+                       else w in container.labels for w in wanted):
+                continue
+            listed.append({"Id": container.id, "Names": ["/" + container.name], "Image": "haproxy:2.6",
+                           "Command": container.path, "Created": 1764669878, "Labels": dict(container.labels),
+                           "State": container.status, "Status": "Up 5 minutes"})
+        return self._json(200, listed)
+
     def answer(self, method, path, query):
+        if (method, path) == ("GET", "/containers/json"):
+            return self._list(query)
         pieces = path.split("/")
         if len(pieces) != 4 or pieces[1] != "containers":
             return self._json(404, {"message": "page not found"})
@@ -193,6 +284,12 @@ class FakeEngine(object):
                 body = "".join(line for _s, line in lines).encode()
                 return 200, "application/vnd.docker.raw-stream", body, True
             return 200, "application/vnd.docker.multiplexed-stream", b"".join(frame(s, line) for s, line in lines), True
+        if (method, endpoint) == ("GET", "stats"):
+            if query.get("stream") != "false":
+                return self._json(400, {"message": "the fake engine does not stream stats"})
+            if container.status not in ("running", "paused"):
+                return self._json(200, stopped_stats(container.name, container.id))
+            return self._json(200, dict(container.stats, name="/" + container.name, id=container.id))
         return self._json(404, {"message": "page not found"})
 
 
@@ -284,7 +381,148 @@ class TestStateSummary:
         assert d.describe_state(d.state_summary(FakeContainer("edge").inspect())) == "status running"
 
 
+def inspect_of(name, running=True, labels=None, **host_config):
+    """A container's inspect as stats_summary reads it."""
+    container = FakeContainer(name, status="running" if running else "exited", labels=labels, host_config=host_config)
+    return container.inspect()
+
+
+COMPOSE = {"com.docker.compose.project": "litellm", "com.docker.compose.service": "litellm",
+           "com.docker.compose.container-number": "1"}
+
+
+class TestStatsSummary:
+    def test_a_cgroup_v2_answer(self):
+        info = inspect_of("litellm-litellm-1", labels=COMPOSE, NanoCpus=1500000000, Memory=GIB)
+        assert d.stats_summary(STATS_V2, info) == {
+            "name": "litellm-litellm-1", "id": info["Id"], "service": "litellm", "project": "litellm",
+            "running": True, "read": "2026-12-02T10:15:30.123456789Z",
+            "cpu_total_ns": 48213456000, "online_cpus": 2, "cpus_limit": 1.5,
+            "throttling": {"periods": 15012, "throttled_periods": 312, "throttled_time_ns": 20456789000},
+            "memory": {"usage_bytes": 412315648, "inactive_file_bytes": 41943040,
+                       "working_set_bytes": 412315648 - 41943040, "limit_bytes": GIB},
+            "pids": 23}
+
+    def test_a_cgroup_v1_answer(self):
+        # no online_cpus (an engine before API 1.27): the CPUs are counted from percpu_usage; the
+        # inactive page cache is the hierarchical total_inactive_file, not the cgroup's own
+        # inactive_file; without --memory the limit is the engine's (the host's memory)
+        info = inspect_of("litellm-redis-1", labels={"com.docker.compose.project": "litellm",
+                                                     "com.docker.compose.service": "redis"},
+                          CpuQuota=50000, CpuPeriod=100000)
+        summary = d.stats_summary(STATS_V1, info)
+        assert (summary["name"], summary["service"], summary["project"]) == ("litellm-redis-1", "redis", "litellm")
+        assert (summary["running"], summary["read"]) == (True, "2026-12-02T10:15:31.000000001Z")
+        assert (summary["cpu_total_ns"], summary["online_cpus"], summary["cpus_limit"]) == (7345678901, 4, 0.5)
+        assert summary["throttling"] == {"periods": 0, "throttled_periods": 0, "throttled_time_ns": 0}
+        assert summary["memory"] == {"usage_bytes": 209715200, "inactive_file_bytes": 52428800,
+                                     "working_set_bytes": 157286400, "limit_bytes": 8335585280}
+        assert summary["pids"] == 9
+
+    def test_online_cpus_is_preferred_to_the_length_of_percpu_usage(self):
+        stats = copy.deepcopy(STATS_V1)
+        stats["cpu_stats"]["online_cpus"] = 2  # a cpuset of 2 of the 4 CPUs percpu_usage lists
+        assert d.stats_summary(stats, inspect_of("redis"))["online_cpus"] == 2
+
+    def test_a_stopped_container_has_null_counters(self):
+        info = inspect_of("litellm-litellm-1", running=False, labels=COMPOSE, NanoCpus=2000000000, Memory=GIB)
+        summary = d.stats_summary(stopped_stats("litellm-litellm-1", info["Id"]), info)
+        assert summary == {
+            "name": "litellm-litellm-1", "id": info["Id"], "service": "litellm", "project": "litellm",
+            "running": False, "read": None, "cpu_total_ns": None, "online_cpus": None, "cpus_limit": 2.0,
+            "throttling": {"periods": None, "throttled_periods": None, "throttled_time_ns": None},
+            "memory": {"usage_bytes": None, "inactive_file_bytes": None, "working_set_bytes": None, "limit_bytes": GIB},
+            "pids": None}
+
+    def test_empty_cpu_and_memory_stats_without_a_limit(self):
+        info = inspect_of("gone", running=False)
+        summary = d.stats_summary({"read": ZERO_TIME, "cpu_stats": {}, "memory_stats": {}, "name": "/gone"}, info)
+        assert (summary["running"], summary["cpu_total_ns"], summary["online_cpus"], summary["cpus_limit"]) == (
+            False, None, None, None)
+        assert summary["memory"] == {"usage_bytes": None, "inactive_file_bytes": None, "working_set_bytes": None,
+                                     "limit_bytes": None}
+        assert (summary["service"], summary["project"], summary["pids"]) == (None, None, None)
+
+    def test_a_restarting_container_does_not_run(self):
+        info = inspect_of("litellm")
+        info["State"].update(Status="restarting", Running=True, Restarting=True)  # as dockerd sets both
+        summary = d.stats_summary(stopped_stats("litellm", info["Id"]), info)
+        assert (summary["running"], summary["cpu_total_ns"], summary["memory"]["usage_bytes"]) == (False, None, None)
+
+    @pytest.mark.parametrize("host_config, cpus", [
+        ({"NanoCpus": 2000000000}, 2.0),                                # --cpus 2
+        ({"NanoCpus": 250000000, "CpuQuota": 0, "CpuPeriod": 0}, 0.25),  # --cpus 0.25
+        ({"CpuQuota": 150000, "CpuPeriod": 100000}, 1.5),               # --cpu-quota 150000 --cpu-period 100000
+        ({"CpuQuota": 20000, "CpuPeriod": 10000}, 2.0),
+        ({"CpuQuota": 50000}, 0.5),                                     # the kernel's period, 100 ms
+        ({"NanoCpus": 1000000000, "CpuQuota": 300000, "CpuPeriod": 100000}, 1.0),
+        ({"CpuQuota": -1}, None),                                       # unlimited
+        ({}, None),
+    ])
+    def test_cpus_limit_from_nano_cpus_or_the_cfs_quota(self, host_config, cpus):
+        assert d.stats_summary(STATS_V2, inspect_of("edge", **host_config))["cpus_limit"] == cpus
+
+    def test_the_working_set_is_not_below_zero(self):
+        stats = copy.deepcopy(STATS_V2)
+        stats["memory_stats"]["usage"] = 1000
+        memory = d.stats_summary(stats, inspect_of("edge"))["memory"]
+        assert memory == {"usage_bytes": 1000, "inactive_file_bytes": 41943040, "working_set_bytes": 0,
+                          "limit_bytes": 8335585280}
+
+    def test_no_inactive_file_and_no_throttling_data(self):
+        stats = copy.deepcopy(STATS_V2)
+        del stats["memory_stats"]["stats"], stats["cpu_stats"]["throttling_data"], stats["pids_stats"]
+        summary = d.stats_summary(stats, inspect_of("edge"))
+        assert summary["memory"] == {"usage_bytes": 412315648, "inactive_file_bytes": 0, "working_set_bytes": 412315648,
+                                     "limit_bytes": 8335585280}
+        assert summary["throttling"] == {"periods": 0, "throttled_periods": 0, "throttled_time_ns": 0}
+        assert summary["pids"] is None
+
+    def test_name_and_id_from_the_stats_without_an_inspect(self):
+        summary = d.stats_summary(STATS_V2, {})
+        assert (summary["name"], summary["id"], summary["running"], summary["cpu_total_ns"]) == (
+            "litellm-litellm-1", "4f9c2a7d1e5b", False, None)
+
+
 class TestClient:
+    def test_stats_asks_for_one_sample_at_once(self, engine):
+        container = engine.add(FakeContainer("litellm-litellm-1"))
+        answer = d.DockerClient(engine.path).stats("litellm-litellm-1")
+        assert answer["cpu_stats"]["cpu_usage"]["total_usage"] == 48213456000 and answer["id"] == container.id
+        assert engine.requests == [("GET", "/containers/litellm-litellm-1/stats", {"stream": "false", "one-shot": "true"})]
+
+    def test_stats_of_an_unknown_container_is_none(self, engine):
+        assert d.DockerClient(engine.path).stats("nope") is None
+        with pytest.raises(ValueError):
+            d.DockerClient(engine.path).stats("")
+
+    def test_stats_of_a_stopped_container(self, engine):
+        engine.add(FakeContainer("redis", status="exited"))
+        answer = d.DockerClient(engine.path).stats("redis")
+        assert (answer["read"], answer["memory_stats"], answer["cpu_stats"]["cpu_usage"]["total_usage"]) == (
+            ZERO_TIME, {}, 0)
+
+    def test_stats_that_are_not_an_object(self, engine):
+        engine.answer = lambda method, path, query: (200, "application/json", b"[]", False)
+        with pytest.raises(d.DockerError, match="not an answer of the stats endpoint"):
+            d.DockerClient(engine.path).stats("edge")
+
+    def test_list_containers_of_a_compose_project(self, engine):
+        edge = engine.add(FakeContainer("litellm-edge-1", labels={"com.docker.compose.project": "litellm"}))
+        engine.add(FakeContainer("litellm-redis-1", status="exited", labels={"com.docker.compose.project": "litellm"}))
+        engine.add(FakeContainer("other-app-1", labels={"com.docker.compose.project": "other"}))
+        proxy = engine.add(FakeContainer("litellm-litellm-1", labels={"com.docker.compose.project": "litellm"}))
+        listed = d.DockerClient(engine.path).list_containers("litellm")
+        assert [(c["Id"], c["Names"]) for c in listed] == [
+            (proxy.id, ["/litellm-litellm-1"]), (edge.id, ["/litellm-edge-1"])]
+        method, path, query = engine.requests[-1]
+        assert (method, path, set(query)) == ("GET", "/containers/json", {"filters"})
+        assert json.loads(query["filters"]) == {"label": ["com.docker.compose.project=litellm"]}
+
+    def test_list_containers_needs_a_project(self, engine):
+        with pytest.raises(ValueError, match="a compose project name is needed"):
+            d.DockerClient(engine.path).list_containers("")
+
     def test_inspect_by_name_and_by_id(self, engine):
         container = engine.add(FakeContainer("edge"))
         client = d.DockerClient(engine.path)
