@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - gatewayops.litellm.attributes
   - gatewayops.litellm.attributes.info_module
   - gatewayops.litellm.attributes.actiongroup
+  - gatewayops.litellm.docker
 options:
   containers:
     description:
@@ -40,23 +41,9 @@ options:
       - Also sample every running container of this docker compose project (label
         C(com.docker.compose.project)), after those of O(containers), sorted by name.
     type: str
-  docker_socket:
-    description:
-      - Path of the Docker engine's unix socket on the target.
-    type: path
-    default: /var/run/docker.sock
-attributes:
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: docker
 notes:
-  - The user the module runs as needs access to O(docker_socket) (root or the C(docker) group).
   - Engines before API 1.41 (Docker 20.10) ignore C(one-shot) and take about a second per
     container to answer.
-  - In C(group/gatewayops.litellm.litellm) module defaults, the connection options (C(url),
-    C(api_key) ...) are not options of this module; Ansible passes a group's defaults to every
-    member, so set those on the LiteLLM modules' own names or in a separate block.
 seealso:
   - module: gatewayops.litellm.metrics_info
   - module: gatewayops.litellm.health_info

@@ -37,17 +37,13 @@ author:
 extends_documentation_fragment:
   - gatewayops.litellm.attributes
   - gatewayops.litellm.attributes.actiongroup
+  - gatewayops.litellm.docker
 options:
   container:
     description:
       - Name or ID of the HAProxy container.
     type: str
     required: true
-  docker_socket:
-    description:
-      - Path of the Docker engine's unix socket on the target.
-    type: path
-    default: /var/run/docker.sock
   signal:
     description:
       - Signal sent to the container's main process, by name (C(SIGUSR2) or C(USR2)) or number.
@@ -89,15 +85,6 @@ attributes:
     details:
       - Every run reloads HAProxy and reports C(changed); run it when the configuration changed
         (a handler).
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: docker
-notes:
-  - The user the module runs as needs access to O(docker_socket) (root or the C(docker) group).
-  - In C(group/gatewayops.litellm.litellm) module defaults, the connection options (C(url),
-    C(api_key) ...) are not options of this module; Ansible passes a group's defaults to every
-    member, so set those on the LiteLLM modules' own names or in a separate block.
 seealso:
   - module: gatewayops.litellm.health_info
   - name: HAProxy management guide, reloading

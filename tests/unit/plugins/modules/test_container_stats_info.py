@@ -11,6 +11,7 @@ import time
 import pytest
 import yaml
 
+from ansible_collections.gatewayops.litellm.plugins.doc_fragments import docker as docker_fragment
 from ansible_collections.gatewayops.litellm.plugins.module_utils import _docker
 from ansible_collections.gatewayops.litellm.plugins.modules import container_stats_info
 
@@ -186,7 +187,9 @@ def test_an_engine_error_names_the_socket(engine, stack, run):
 
 
 def test_the_options_are_documented():
-    documented = yaml.safe_load(container_stats_info.DOCUMENTATION)["options"]
+    documented = dict(yaml.safe_load(container_stats_info.DOCUMENTATION)["options"],
+                      **yaml.safe_load(docker_fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+    assert "gatewayops.litellm.docker" in yaml.safe_load(container_stats_info.DOCUMENTATION)["extends_documentation_fragment"]
     assert (documented["containers"]["type"], documented["containers"]["elements"]) == ("list", "str")
     assert documented["project"]["type"] == "str"
     assert (documented["docker_socket"]["type"], documented["docker_socket"]["default"]) == ("path", _docker.DEFAULT_SOCKET)

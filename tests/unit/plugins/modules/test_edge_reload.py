@@ -10,6 +10,7 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.gatewayops.litellm.plugins.doc_fragments import docker as docker_fragment
 from ansible_collections.gatewayops.litellm.plugins.modules import edge_reload
 
 from test__docker import FakeContainer, FakeEngine
@@ -338,7 +339,9 @@ class TestStaleFileMounts:
 
 class TestDocumentation:
     def test_the_options_are_the_argument_spec(self):
-        documented = yaml.safe_load(edge_reload.DOCUMENTATION)["options"]
+        # the engine socket comes from the gatewayops.litellm.docker fragment
+        documented = dict(yaml.safe_load(edge_reload.DOCUMENTATION)["options"],
+                          **yaml.safe_load(docker_fragment.ModuleDocFragment.DOCUMENTATION)["options"])
         spec = edge_reload.argument_spec()
         assert sorted(documented) == sorted(spec)
         for name, option in spec.items():
