@@ -171,7 +171,9 @@ def litellm_tune_evidence(before, after):
             "hits": None if hits is None else int(hits),
             "requests": None if llm is None else int(llm),
             "hit_rate": round(hits / llm, 4) if hits is not None and llm else None,
-            "basis": ca.get("hit_rate_basis") or "hits/requests",
+            # the client's basis too: answers from the cache / successful answers (LiteLLM's
+            # litellm_requests_metric_total counts cache hits among its successful calls)
+            "basis": "hits/requests",
         },
         "overhead_ms": _window_quantiles(mb, ma, OVERHEAD_HISTOGRAM),
         "latency_ms": _window_quantiles(mb, ma, TOTAL_HISTOGRAM),

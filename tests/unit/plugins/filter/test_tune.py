@@ -40,7 +40,7 @@ def sample(at, requests, hits, llm, cpu_s, overhead=None, periods=0, throttled=0
     return {
         "sampled_at": at,
         "metrics": {"requests": {"total": requests}, "failures": {"total": 0},
-                    "cache": {"hits": hits, "requests": llm, "hit_rate_basis": "hits/requests"}, "families": families},
+                    "cache": {"hits": hits, "requests": llm, "hit_rate_basis": "hits/(hits+misses)"}, "families": families},
         "proxy": {"name": "litellm-blue-litellm-1", "id": container_id, "running": True, "cpu_total_ns": int(cpu_s * 1e9),
                   "online_cpus": 2, "cpus_limit": 2.0,
                   "throttling": {"periods": periods, "throttled_periods": throttled, "throttled_time_ns": 0},
