@@ -62,7 +62,7 @@ def dotenv_quote(value):
     return "'%s'" % value
 
 
-def dotenv_render(values, header="# Managed by gatewayops.litellm.proxy. Mode 0600: the only file that holds secrets."):
+def dotenv_render(values, header="# Managed by gatewayops.litellm.proxy. Mode 0440: the proxy reads it as a file, never as its environment."):
     """Render a mapping as .env text (sorted, single-quoted values), the inverse of dotenv_parse."""
     lines = [header] if header else []
     for name in sorted(values or {}):

@@ -23,12 +23,15 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.gatewayops.litellm.plugins.filter.sizing import as_number
+from ansible_collections.gatewayops.litellm.plugins.filter.stack import ROUTE_PREFIX
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ENV_REFERENCE = "os.environ/"
+_ROUTE = ROUTE_PREFIX
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^[0-9a-f:.]+$")
 
 
 def _in_range(problems, settings, name, low, high=None):
@@ -131,13 +134,81 @@ def litellm_settings_problems(settings):
         problems.append("litellm_required_models names %s, which litellm_model_list does not have (models: %s)"
                         % (", ".join(map(str, missing)), ", ".join(map(str, names)) or "none"))
     if boolean(s.get("litellm_edge_enabled", False), strict=False):
-        if not s.get("litellm_edge_image"):
-            problems.append("litellm_edge_image must name an image (got %r)" % (s.get("litellm_edge_image"),))
         _in_range(problems, s, "litellm_edge_buffer_kb", 16, 1024)
         _in_range(problems, s, "litellm_edge_retries", 0, 10)
         _in_range(problems, s, "litellm_edge_keepalive_seconds", 1)
+        problems += _edge_security_problems(s)
     if boolean(s.get("litellm_monitoring_enabled", False), strict=False):
         problems += _monitoring_problems(s)
+    problems += _image_problems(s)
+    return problems
+
+
+# the images each part of the stack runs, and the switch that turns that part on (None: always)
+_IMAGES = (("litellm_base_image", None), ("litellm_edge_image", "litellm_edge_enabled"),
+           ("litellm_redis_image", "litellm_redis_enabled"), ("litellm_postgres_image", "litellm_postgres_enabled"),
+           ("litellm_prometheus_image", "litellm_monitoring_enabled"),
+           ("litellm_alertmanager_image", "litellm_monitoring_enabled"))
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def image_reference_problem(name, reference):
+    """Why an image reference is not pinned (None: it is): a tag other than latest, a sha256
+    digest, or both (name:tag@sha256:..., the digest wins)."""
+    ref = reference if isinstance(reference, str) else ""
+    if not ref or ref != ref.strip() or " " in ref or _control(ref):
+        return "%s must name an image, e.g. haproxy:3.0.5-bookworm (got %r)" % (name, reference)
+    rest, _at, digest = ref.partition("@")
+    if digest and not _DIGEST.match(digest):
+        return "%s: the digest of %r must be sha256: and 64 lower-case hex digits" % (name, ref)
+    last = rest.rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else ""
+    if not digest and tag in ("", "latest"):
+        return ("%s: %r is not pinned: give a version tag (name:1.2.3) or a digest (name@sha256:...), so every host "
+                "runs the image that was tested; %s moves when the registry's image does"
+                % (name, ref, "an image without a tag means :latest, which" if not tag else ":latest"))
+    return None
+
+
+def _image_problems(s):
+    problems = []
+    for name, switch in _IMAGES:
+        if switch is None or boolean(s.get(switch, False), strict=False):
+            problem = image_reference_problem(name, s.get(name))
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def _network_problems(name, values):
+    problems = []
+    for value in values or []:
+        try:
+            ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            problems.append("%s: %r is not an address or CIDR (e.g. 10.0.0.0/8, 192.0.2.7)" % (name, value))
+    return problems
+
+
+def _edge_security_problems(s):
+    problems = []
+    if s.get("litellm_edge_route_policy", "denylist") not in ("denylist", "allowlist", "off"):
+        problems.append("litellm_edge_route_policy must be denylist, allowlist or off (got %r)"
+                        % (s.get("litellm_edge_route_policy"),))
+    for name in ("litellm_edge_denied_routes", "litellm_edge_allowed_routes"):
+        for route in s.get(name) or []:
+            if not isinstance(route, str) or not _ROUTE.match(route.lower().rstrip("/")):
+                problems.append("%s: %r must be a path prefix such as /spend/calculate (letters, digits and . _ ~ - "
+                                "between slashes)" % (name, route))
+    for name in ("litellm_edge_management_sources", "litellm_edge_rate_limit_exempt_sources"):
+        problems += _network_problems(name, s.get(name))
+    for host in s.get("litellm_edge_allowed_hosts") or []:
+        if not isinstance(host, str) or not _HOST.match(host.lower().rstrip(".")):
+            problems.append("litellm_edge_allowed_hosts: %r is not a host name or address without port" % (host,))
+    _in_range(problems, s, "litellm_edge_max_body_mb", 1, 1024)
+    _in_range(problems, s, "litellm_edge_header_timeout_seconds", 1, 300)
+    _in_range(problems, s, "litellm_edge_rate_limit_requests", 0)
+    _in_range(problems, s, "litellm_edge_rate_limit_period_seconds", 1, 3600)
     return problems
 
 

@@ -37,6 +37,10 @@ STOP_GRACE_HEADROOM = 20            # gunicorn's graceful_timeout is GRACEFUL_SH
 EDGE_MAXCONN_PER_WORKER = 512       # concurrent client connections the edge takes per LiteLLM worker
 EDGE_MAXCONN_MIN = 1024
 EDGE_MAXCONN_MAX = 16384
+# one client address may hold at most this share of the edge's connections (litellm_edge_* limits)
+EDGE_CONNECTIONS_PER_CLIENT_SHARE = 2
+# client addresses the edge tracks for its per-client limits (about 100 bytes each)
+EDGE_CLIENT_TABLE_ENTRIES = 20000
 EDGE_BASE_MEMORY_MB = 64
 EDGE_TIMEOUT_HEADROOM = 30          # the edge waits longer than LiteLLM's own request timeout
 HEALTHCHECK_PROBE_MARGIN = 1        # the probe's own HTTP timeout ends before the engine's
@@ -53,12 +57,12 @@ INT_KEYS = (
     "postgres_shared_buffers_mb", "postgres_effective_cache_size_mb", "postgres_mem_limit_mb",
     "graceful_shutdown_seconds", "stop_grace_period_seconds", "healthcheck_start_period_seconds",
     "edge_maxconn", "edge_mem_limit_mb", "edge_timeout_seconds", "postgres_stop_grace_period_seconds",
-    "prometheus_mem_limit_mb", "alertmanager_mem_limit_mb",
+    "prometheus_mem_limit_mb", "alertmanager_mem_limit_mb", "edge_connections_per_client", "edge_client_table_entries",
 )
 FLOAT_KEYS = ("litellm_cpus", "redis_cpus", "postgres_cpus", "edge_cpus", "monitoring_cpus")
 CHOICE_KEYS = {"server": ("uvicorn", "gunicorn")}
 # keys whose value may be 0 (recycling off); every other number must be positive
-ZERO_ALLOWED = ("max_requests_before_restart", "max_requests_before_restart_jitter")
+ZERO_ALLOWED = ("max_requests_before_restart", "max_requests_before_restart_jitter", "edge_connections_per_client")
 OVERRIDES_VAR = "litellm_sizing_overrides"
 
 
@@ -260,6 +264,13 @@ def _edge(result, why, workers, buffer_kb, vcpus, request_timeout):
     result["edge_timeout_seconds"] = request_timeout + EDGE_TIMEOUT_HEADROOM
     why["edge_timeout_seconds"] = "LiteLLM's request_timeout + %d s: LiteLLM answers (or times out) first" % EDGE_TIMEOUT_HEADROOM
     why["edge_cpus"] = "a cap, not a reservation: HAProxy spends microseconds per request where LiteLLM spends milliseconds"
+    result["edge_connections_per_client"] = result["edge_maxconn"] // EDGE_CONNECTIONS_PER_CLIENT_SHARE
+    why["edge_connections_per_client"] = (
+        "maxconn / %d: one client address cannot take the whole edge (0 in litellm_sizing_overrides: no limit)"
+        % EDGE_CONNECTIONS_PER_CLIENT_SHARE)
+    result["edge_client_table_entries"] = EDGE_CLIENT_TABLE_ENTRIES
+    why["edge_client_table_entries"] = ("client addresses tracked for the per-client limits, about 100 bytes each; "
+                                        "the least recently seen is dropped first")
 
 
 def _database(result, why, database, postgres, instances, workers):

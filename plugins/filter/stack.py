@@ -50,6 +50,43 @@ REDIS_HOST = "redis"
 REDIS_PORT = 6379
 POSTGRES_HOST = "postgres"
 POSTGRES_PORT = 5432
+# Secrets reach the containers as files, never as their environment (which `docker inspect` prints
+# to anyone with engine access). The proxy reads its .env, mounted read-only here; Redis reads
+# requirepass from its config file; Postgres reads POSTGRES_PASSWORD_FILE. Each file is root's,
+# mode 0440, in the group of the one service that reads it: the proxy's container gid, and the
+# uid/gid the official Redis and Postgres images run as (Redis runs as it; Postgres' entrypoint
+# reads the file as root before it drops to that user).
+PROXY_SECRETS_FILE = "/run/secrets/litellm.env"
+REDIS_CONFIG = "/usr/local/etc/redis/redis.conf"
+REDIS_UID = 999
+POSTGRES_PASSWORD_FILE = "/run/secrets/postgres_password"
+POSTGRES_UID = 999
+# Runs in every interpreter the proxy image starts (a .pth file, templates/Dockerfile.j2), before
+# LiteLLM reads its settings: the values of the mounted .env become the process's environment
+# (a name the container's own environment sets keeps that value). The file is .env as the role
+# writes it: NAME='value', no quote or line break inside a value (secrets.py dotenv_quote).
+SECRETS_LOADER_MODULE = "gatewayops_secrets"
+SECRETS_LOADER = '''"""Loads %(path)s into os.environ when the interpreter starts (gatewayops.litellm.proxy)."""
+import os
+
+
+def _load(path="%(path)s"):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if not sep or not name or name.startswith("#"):
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == "\'":
+            value = value[1:-1]
+        os.environ.setdefault(name, value)
+
+
+_load()
+''' % {"path": PROXY_SECRETS_FILE}
 
 # Error-type-aware retries. Client errors (400 bad request, 401/403 auth, 404, content policy)
 # fail the same way on every try: never retried, and they do not cool a deployment down. Rate
@@ -75,6 +112,30 @@ ALLOWED_FAILS_POLICY = {
     "ServiceUnavailableErrorAllowedFails": 10,
     "BadGatewayErrorAllowedFails": 10,
 }
+# The edge's route policy (roles/proxy/README.md "The edge as a security boundary"). Paths are
+# judged as LiteLLM would route them and in every spelling that could reach it: percent-decoded,
+# lower-case, with repeated slashes, with or without /v1, and a route's name followed by anything
+# but a name character (/config/update., /config/update/x). Dot segments, backslashes and control
+# characters are refused outright (400): no legitimate client sends them.
+# Administrative and test routes a production proxy never needs from the network: they rewrite
+# the running proxy or run code (LiteLLM advisories 2026), or let a caller make the proxy open
+# connections of its choosing.
+DENIED_ROUTES = ("/config/update", "/prompts/test", "/guardrails/test_custom_code", "/mcp-rest/test", "/debug",
+                 "/health/test_connection")
+# every other /config route is refused for any method but GET and HEAD
+CONFIG_ROUTES = ("/config",)
+# the admin UI and its login, refused while litellm_ui_enabled is false
+UI_ROUTES = ("/ui", "/sso", "/login", "/fallback/login", "/onboarding", "/.well-known/litellm-ui-config",
+             "/litellm/.well-known/litellm-ui-config")
+# what litellm_edge_route_policy: allowlist passes from any address: the OpenAI-compatible API
+# (also Azure- and Anthropic-style paths) and the unauthenticated health probes
+API_ROUTES = ("/chat/completions", "/completions", "/embeddings", "/models", "/responses", "/moderations",
+              "/audio", "/images", "/files", "/batches", "/fine_tuning", "/rerank", "/messages", "/assistants",
+              "/threads", "/vector_stores", "/engines", "/openai/deployments", "/utils/token_counter")
+HEALTH_ROUTES = ("/health/liveliness", "/health/liveness", "/health/readiness")
+ROUTE_POLICIES = ("denylist", "allowlist", "off")
+ROUTE_PREFIX = re.compile(r"^/[a-z0-9._~-]+(/[a-z0-9._~-]+)*$")
+
 # Probe paths LiteLLM should not write an access-log line for.
 QUIET_ACCESS_LOG_PATHS = "/health/liveliness,/health/readiness,/metrics,/metrics/"
 
@@ -215,6 +276,8 @@ def _container_env(s, sizing, features, health_port):
     }
     if features.get("offline_mode"):
         env["LITELLM_OFFLINE_MODE"] = "true"
+    if not _bool(s.get("litellm_ui_enabled", False)):
+        env["DISABLE_ADMIN_UI"] = "True"
     if features.get("separate_health_app"):
         env.update(SEPARATE_HEALTH_APP="1", SEPARATE_HEALTH_PORT=str(health_port),
                    SUPERVISORD_STOPWAITSECS=str(sizing["graceful_shutdown_seconds"]))
@@ -276,10 +339,11 @@ def _secrets(s, features):
 
 def _validate_config_command(env, env_file, image):
     """`litellm --validate_config` in the target image, offline, read-only, no capabilities; root in
-    the container so that it can read the template module's 0600 temp file (%s). The proxy's
-    tmpfs mounts exist there as they do in the proxy container."""
+    the container so that it can read the template module's 0600 temp file (%s). The candidate
+    .env is mounted where the proxy reads its secrets, and the proxy's tmpfs mounts exist there as
+    they do in the proxy container."""
     argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges", "--user", "0:0", "--env-file", env_file]
+            "--security-opt", "no-new-privileges", "--user", "0:0", "--volume", "%s:%s:ro" % (env_file, PROXY_SECRETS_FILE)]
     if "PROMETHEUS_MULTIPROC_DIR" in env:
         argv += ["--tmpfs", env["PROMETHEUS_MULTIPROC_DIR"]]
     for name in sorted(env):
@@ -296,6 +360,17 @@ def _validate_edge_command(edge_image, live_server):
             + shlex.quote("%s=%s" % (LIVE_SERVER_VARIABLE, live_server)))
     tail = " ".join(shlex.quote(part) for part in ["--entrypoint", "haproxy", edge_image, "-c", "-q", "-f", EDGE_CONFIG])
     return "%s --volume %%s:%s:ro %s" % (head, EDGE_CONFIG, tail)
+
+
+def litellm_secrets_loader(interpreter):
+    """The Dockerfile's RUN (exec form, argv) that writes SECRETS_LOADER into the site-packages of
+    the image's interpreter with a .pth file that imports it. The Dockerfile's text names the image
+    tag, so it cannot come from the stack model, which takes that tag."""
+    code = ("import pathlib, sysconfig; site = pathlib.Path(sysconfig.get_paths()['purelib']); "
+            "(site / %r).write_text(%r); (site / %r).write_text(%r)"
+            % (SECRETS_LOADER_MODULE + ".py", SECRETS_LOADER, SECRETS_LOADER_MODULE + ".pth",
+               "import %s\n" % SECRETS_LOADER_MODULE))
+    return [str(interpreter), "-c", code]
 
 
 def _model_modes(model_list):
@@ -335,6 +410,51 @@ def _deployment(settings):
         # recreate: the one proxy, by its service name (the edge) and its container name
         "recreate_server": PROXY_SERVICE,
         "recreate_container": "%s-%s-1" % (name, PROXY_SERVICE),
+    }
+
+
+def _route_regex(prefixes):
+    """One regex for the edge (PCRE, no space or backslash, so haproxy.cfg needs no quoting) that
+    matches the percent-decoded, lower-cased path of any of the prefixes, in every spelling the
+    module constants describe."""
+    names = []
+    for prefix in sorted(set(prefixes)):
+        prefix = str(prefix).lower().rstrip("/")
+        if not ROUTE_PREFIX.match(prefix):
+            raise AnsibleFilterError("route %r is not a path prefix of letters, digits and . _ ~ - segments" % (prefix,))
+        names.append("/+".join(part.replace(".", "[.]") for part in prefix.strip("/").split("/")))
+    return "^(/+v1)?/+(%s)([^a-z0-9_-]|$)" % "|".join(names)
+
+
+def _edge_security(s, sizing):
+    """What haproxy.cfg prints for the edge as a security boundary: the route policy as regexes,
+    the Host names it accepts, the body limit, and the per-client limits (sizing.py sizes the
+    connection limit and the table)."""
+    policy = str(s.get("litellm_edge_route_policy", "denylist"))
+    if policy not in ROUTE_POLICIES:
+        raise AnsibleFilterError("litellm_edge_route_policy must be one of %s (got %r)" % (", ".join(ROUTE_POLICIES), policy))
+    ui = _bool(s.get("litellm_ui_enabled", False))
+    denied = list(DENIED_ROUTES) + list(s.get("litellm_edge_denied_routes") or []) + ([] if ui else list(UI_ROUTES))
+    allowed = list(API_ROUTES) + list(HEALTH_ROUTES) + list(s.get("litellm_edge_allowed_routes") or [])
+    hosts = sorted({str(h).lower().rstrip(".") for h in s.get("litellm_edge_allowed_hosts") or []})
+    if hosts:
+        # the host's own checks (the proxy role's verification, the verify and tune roles) use the local URL
+        hosts = sorted(set(hosts) | {local_url(s).split("//", 1)[1].rsplit(":", 1)[0].strip("[]")})
+    rate = int(s.get("litellm_edge_rate_limit_requests", 0) or 0)
+    return {
+        "route_policy": policy,
+        "denied_regex": _route_regex(denied) if policy != "off" else None,
+        "config_regex": _route_regex(CONFIG_ROUTES) if policy != "off" else None,
+        "allowed_regex": _route_regex(allowed) if policy == "allowlist" else None,
+        "management_sources": [str(x) for x in s.get("litellm_edge_management_sources") or []],
+        "allowed_hosts": hosts,
+        "max_body_bytes": int(s.get("litellm_edge_max_body_mb", 32)) * 1024 * 1024,
+        "header_timeout_seconds": int(s.get("litellm_edge_header_timeout_seconds", 10)),
+        "rate_limit_requests": rate,
+        "rate_limit_period_seconds": int(s.get("litellm_edge_rate_limit_period_seconds", 10)),
+        "exempt_sources": [str(x) for x in s.get("litellm_edge_rate_limit_exempt_sources") or []],
+        "connections_per_client": int(sizing.get("edge_connections_per_client", 0) or 0),
+        "client_table_entries": int(sizing.get("edge_client_table_entries", 0) or 0),
     }
 
 
@@ -481,6 +601,9 @@ def litellm_stack(settings, sizing, version_info, image):
         "validate_config_command": _validate_config_command(env, "%s/.env" % candidate_dir, image),
         "validate_edge_command": _validate_edge_command(str(settings["litellm_edge_image"]), deployment["colours"]["blue"]["server"]),
         "monitoring": _monitoring(settings, metrics, candidate_dir),
+        "edge_security": _edge_security(settings, sizing) if _bool(settings["litellm_edge_enabled"]) else None,
+        "secret_files": {"proxy": PROXY_SECRETS_FILE, "redis_config": REDIS_CONFIG, "redis_uid": REDIS_UID,
+                         "postgres_password": POSTGRES_PASSWORD_FILE, "postgres_uid": POSTGRES_UID},
     }
     model.update(deployment)
     return model
@@ -489,4 +612,4 @@ def litellm_stack(settings, sizing, version_info, image):
 class FilterModule(object):
     def filters(self):
         return {"litellm_stack": litellm_stack, "litellm_sizing_inputs": litellm_sizing_inputs,
-                "litellm_local_url": litellm_local_url}
+                "litellm_local_url": litellm_local_url, "litellm_secrets_loader": litellm_secrets_loader}

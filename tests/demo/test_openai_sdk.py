@@ -1,6 +1,6 @@
 """The demo stack as an application sees it: the official ``openai`` Python SDK against LiteLLM.
 
-Run after ``sudo scripts/demo`` (as root: the master key is in a 0600 file):
+Run after ``sudo scripts/demo`` (as root: the master key is in a root-owned 0440 file):
 
     .venv/bin/python -m pytest tests/demo
 

@@ -50,7 +50,9 @@ def _container(host, service):
     ("haproxy.cfg", 0o644, "root"),
     ("Dockerfile", 0o644, "root"),
     ("config.yaml", 0o640, None),
-    (".env", 0o600, "root"),
+    # the secrets: root's, readable by the group of the one container that reads each (a file mount)
+    (".env", 0o440, None),
+    ("redis.conf", 0o440, None),
 ])
 def test_rendered_files_have_safe_modes(host, name, mode, group):
     f = host.file(f"{PROJECT_DIR}/{name}")
@@ -60,7 +62,9 @@ def test_rendered_files_have_safe_modes(host, name, mode, group):
     if group:
         assert f.group == group
     else:
-        assert f.gid == 65532  # readable by the proxy's group, not by others
+        # readable by the group of the one container that reads it, not by others: the proxy's,
+        # or the official Redis image's redis group (which the service runs as)
+        assert f.gid == {"redis.conf": 999}.get(name, 65532)
 
 
 def test_secrets_are_generated_strong_and_only_in_env(host):
@@ -73,6 +77,30 @@ def test_secrets_are_generated_strong_and_only_in_env(host):
         text = host.file(f"{PROJECT_DIR}/{name}").content_string
         for secret in (env["LITELLM_MASTER_KEY"], env["LITELLM_SALT_KEY"], env["REDIS_PASSWORD"]):
             assert secret not in text, f"a secret leaked into {name}"
+
+
+def _secret_values(host):
+    """Every secret the stack holds: each .env value that is not a plain setting."""
+    env = _env(host)
+    return {name: value for name, value in env.items() if len(value) >= 16 and name != "DATABASE_URL"}
+
+
+def test_no_secret_in_any_container_environment_or_command_line(host):
+    secrets = _secret_values(host)
+    assert {"LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "REDIS_PASSWORD"} <= set(secrets)
+    ids = host.check_output("docker ps -q --filter label=com.docker.compose.project=%s", PROJECT).split()
+    ids += host.check_output("docker ps -q --filter label=com.docker.compose.project=%s-%s", PROJECT,
+                             live_colour(host)).split()
+    assert len(ids) >= 3, ids   # the proxy, the edge, Redis (and monitoring)
+    inspected = host.check_output("docker inspect" + " %s" * len(ids), *ids)
+    processes = host.check_output("ps -eww -o args")
+    for name, value in secrets.items():
+        assert value not in inspected, f"{name} is in a container's configuration (docker inspect)"
+        assert value not in processes, f"{name} is on a command line (ps)"
+    # the proxy has them as files: its mounted .env, which its processes load at start
+    proxy = _container(host, "litellm")
+    assert not proxy["Config"].get("Env") or not any(e.startswith("LITELLM_MASTER_KEY=") for e in proxy["Config"]["Env"])
+    assert any(m["Destination"] == "/run/secrets/litellm.env" and not m["RW"] for m in proxy["Mounts"])
 
 
 @pytest.mark.parametrize("service", ["litellm", "redis"])
@@ -127,7 +155,7 @@ def test_the_live_colour_runs_the_release_in_the_project_directory(host):
     release = f"{PROJECT_DIR}/{PROJECT}-{colour}"
     for live, copy in (("litellm.yaml", "compose.yaml"), ("config.yaml", "config.yaml"), (".env", ".env")):
         assert host.file(f"{release}/{copy}").sha256sum == host.file(f"{PROJECT_DIR}/{live}").sha256sum, copy
-    assert host.file(f"{release}/.env").mode == 0o600
+    assert host.file(f"{release}/.env").mode == 0o440
     # only the live colour runs; the other colour's project is gone
     other = "green" if colour == "blue" else "blue"
     assert not host.check_output("docker ps -a --filter label=com.docker.compose.project=%s-%s -q", PROJECT, other)

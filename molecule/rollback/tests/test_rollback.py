@@ -115,7 +115,7 @@ def test_the_good_files_are_back(host):
     assert "fake-new-broken" not in config
     assert "database_connection_pool_limit" not in config
     assert "DATABASE_URL" not in _env(host, f"{PROJECT_DIR}/.env")
-    assert host.file(f"{PROJECT_DIR}/.env").mode == 0o600
+    assert host.file(f"{PROJECT_DIR}/.env").mode == 0o440
     assert host.file(f"{PROJECT_DIR}/config.yaml").gid == 65532
 
 
@@ -125,7 +125,7 @@ def test_rejected_files_are_kept_for_inspection(host):
     first, second = (f"{PROJECT_DIR}/rejected/{name}" for name in rejected)
     assert "fake-new-broken" in host.file(f"{first}/config.yaml").content_string
     assert "DATABASE_URL" in _env(host, f"{second}/.env")
-    assert host.file(f"{second}/.env").mode == 0o600
+    assert host.file(f"{second}/.env").mode == 0o440
 
 
 def test_backup_sets_hold_the_files_and_the_image(host):
@@ -134,7 +134,7 @@ def test_backup_sets_hold_the_files_and_the_image(host):
     for name in sets:
         image = _json(host, f"{PROJECT_DIR}/backups/{name}/image.json")
         assert image["id"].startswith("sha256:") and image["repository"] and image["tag"]
-        assert host.file(f"{PROJECT_DIR}/backups/{name}/.env").mode == 0o600
+        assert host.file(f"{PROJECT_DIR}/backups/{name}/.env").mode == 0o440
 
 
 def test_the_keys_never_changed(host):

@@ -275,7 +275,7 @@ def test_litellm_accepts_every_rendered_config(host, name):
     proxy = _load(host, name, "compose.yaml")["services"]["litellm"]
     models = len(_load(host, name, "config.yaml")["model_list"])
     argv = ["docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
-            "--user", "0:0", "--env-file", f"{_dir(name)}/.env"]
+            "--user", "0:0", "-v", f"{_dir(name)}/.env:/run/secrets/litellm.env:ro"]
     # the proxy's tmpfs mounts (/tmp, the Prometheus multiprocess directory), as compose gives them
     for mount in proxy["tmpfs"]:
         argv += ["--tmpfs", mount]

@@ -2,6 +2,8 @@
 # Minimal subset of the official postgres image entrypoint: initialise PGDATA on first
 # start from POSTGRES_* variables, then exec the server with the given arguments.
 set -eu
+# as the official image: the password may come from a file (the role mounts one)
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; fi
 if [ "${1:-}" = "postgres" ]; then
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
     : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"

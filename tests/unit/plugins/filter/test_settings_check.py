@@ -17,8 +17,11 @@ GOOD = {
     "litellm_port": 4000, "litellm_bind_address": "127.0.0.1", "litellm_instances": 1, "litellm_batch_write_seconds": 60,
     "litellm_log_level": "ERROR",
     "litellm_postgres_enabled": False, "litellm_database_url": "", "litellm_required_models": ["chat"],
+    "litellm_base_image": "ghcr.io/berriai/litellm:v1.108.7",
     "litellm_edge_enabled": True, "litellm_edge_image": "haproxy:3.0.5-bookworm", "litellm_edge_buffer_kb": 64,
-    "litellm_edge_retries": 3, "litellm_edge_keepalive_seconds": 60,
+    "litellm_edge_retries": 3, "litellm_edge_keepalive_seconds": 60, "litellm_edge_max_body_mb": 32,
+    "litellm_edge_header_timeout_seconds": 10, "litellm_edge_rate_limit_requests": 1000,
+    "litellm_edge_rate_limit_period_seconds": 10,
     "litellm_model_list": [{"model_name": "chat", "litellm_params": {"model": "openai/x", "api_base": "http://b:8080/v1"}},
                            {"model_name": "azure", "litellm_params": {"model": "azure/x", "api_base": "os.environ/AZ_BASE"}}],
 }
@@ -105,7 +108,8 @@ def test_role_variables_need_argument_specs(tmp_path):
 MONITORING = {"litellm_monitoring_enabled": True, "litellm_prometheus_enabled": True, "litellm_prometheus_separate_process": True,
               "litellm_prometheus_port": 9090, "litellm_alertmanager_port": 9093, "litellm_monitoring_bind_address": "127.0.0.1",
               "litellm_prometheus_scrape_interval_seconds": 15, "litellm_prometheus_retention": "15d",
-              "litellm_alertmanager_webhook_urls": ["http://receiver:8080/hooks/am"], "litellm_alertmanager_route": {}}
+              "litellm_alertmanager_webhook_urls": ["http://receiver:8080/hooks/am"], "litellm_alertmanager_route": {},
+              "litellm_prometheus_image": "prom/prometheus:v2.53.4", "litellm_alertmanager_image": "prom/alertmanager:v0.28.1"}
 
 
 def monitoring(**changes):
@@ -134,3 +138,51 @@ def test_monitoring_settings_name_their_variable(changes, expected):
 
 def test_monitoring_settings_are_not_checked_while_it_is_off():
     assert monitoring(litellm_monitoring_enabled=False, litellm_prometheus_port=4000) == []
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"litellm_edge_route_policy": "closed"}, "litellm_edge_route_policy must be denylist, allowlist or off"),
+    ({"litellm_edge_denied_routes": ["spend"]}, "litellm_edge_denied_routes: 'spend' must be a path prefix"),
+    ({"litellm_edge_allowed_routes": ["/a/../b c"]}, "litellm_edge_allowed_routes: '/a/../b c' must be a path prefix"),
+    ({"litellm_edge_management_sources": ["10.0.0.0/33"]}, "litellm_edge_management_sources: '10.0.0.0/33' is not"),
+    ({"litellm_edge_rate_limit_exempt_sources": ["lb"]}, "litellm_edge_rate_limit_exempt_sources: 'lb' is not"),
+    ({"litellm_edge_allowed_hosts": ["api.example.com:443"]}, "litellm_edge_allowed_hosts: 'api.example.com:443'"),
+    ({"litellm_edge_max_body_mb": 0}, "litellm_edge_max_body_mb must be a whole number from 1 to 1024"),
+    ({"litellm_edge_header_timeout_seconds": 0}, "litellm_edge_header_timeout_seconds must be"),
+    ({"litellm_edge_rate_limit_requests": -1}, "litellm_edge_rate_limit_requests must be a whole number >= 0"),
+    ({"litellm_edge_rate_limit_period_seconds": 0}, "litellm_edge_rate_limit_period_seconds must be"),
+])
+def test_edge_security_settings_name_their_variable(changes, expected):
+    found = problems(**changes)
+    assert len(found) == 1 and expected in found[0], found
+
+
+def test_good_edge_security_settings_pass():
+    assert problems(litellm_edge_route_policy="allowlist", litellm_edge_management_sources=["10.0.0.0/8", "::1"],
+                    litellm_edge_allowed_hosts=["api.example.com", "192.0.2.7"],
+                    litellm_edge_denied_routes=["/spend/calculate"]) == []
+
+
+@pytest.mark.parametrize("reference, expected", [
+    ("haproxy", "'haproxy' is not pinned: give a version tag"),
+    ("haproxy:latest", "'haproxy:latest' is not pinned"),
+    ("registry.example:5000/haproxy", "is not pinned"),
+    ("haproxy@sha256:abc", "the digest of 'haproxy@sha256:abc' must be sha256: and 64"),
+    ("", "litellm_edge_image must name an image"),
+    ("haproxy :3.0", "litellm_edge_image must name an image"),
+])
+def test_an_unpinned_image_is_refused_with_its_variable(reference, expected):
+    found = problems(litellm_edge_image=reference)
+    assert len(found) == 1 and found[0].startswith("litellm_edge_image") and expected in found[0], found
+
+
+@pytest.mark.parametrize("reference", ["haproxy:3.0.5-bookworm", "registry.example:5000/team/haproxy:3.0",
+                                       "haproxy@sha256:" + "a" * 64, "haproxy:3.0@sha256:" + "0" * 64,
+                                       "haproxy:latest@sha256:" + "0" * 64])
+def test_a_tag_or_a_digest_pins_an_image(reference):
+    assert problems(litellm_edge_image=reference) == []
+
+
+def test_images_of_parts_that_are_off_are_not_judged():
+    assert problems(litellm_redis_image="redis", litellm_postgres_image="postgres") == []
+    assert problems(litellm_redis_enabled=True, litellm_redis_image="redis")[0].startswith("litellm_redis_image")

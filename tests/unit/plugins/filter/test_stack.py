@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shlex
+import tempfile
 
 import pytest
 import yaml
@@ -167,7 +169,9 @@ def test_validate_commands_are_shell_safe():
     assert argv[:3] == ["docker", "run", "--rm"]
     assert "X_NOTE=a b; rm -rf /" in argv
     # validated beside the candidate .env, before either replaces a live file
-    assert argv[argv.index("--env-file") + 1] == "/srv/lite llm/candidate/.env"
+    # where the proxy reads its secrets (never --env-file: the container's environment)
+    assert "--env-file" not in argv
+    assert "/srv/lite llm/candidate/.env:/run/secrets/litellm.env:ro" in argv
     assert argv[-4:] == [IMAGE, "--config", "/etc/litellm/config.yaml", "--validate_config"]
     assert "/tmp/candidate:/etc/litellm/config.yaml:ro" in argv
     edge = shlex.split(st["validate_edge_command"].replace("%s", "/tmp/h.cfg"))
@@ -259,3 +263,101 @@ def test_monitoring_rules_follow_the_edge_and_the_operator():
     # an old release has no separate metrics process: its /metrics needs the master key
     with pytest.raises(AnsibleFilterError, match="separate metrics process"):
         stack(version="1.100.0", litellm_monitoring_enabled=True)
+
+
+# the edge as a security boundary: the route regexes are judged here with Python's re, whose
+# syntax for these patterns (classes, groups, alternation, anchors) is PCRE's
+def _decoded(path):
+    """The path as the edge matches it: percent-decoded and lower-cased (path,url_dec,lower)."""
+    from urllib.parse import unquote
+    return unquote(path).lower()
+
+
+@pytest.mark.parametrize("path", [
+    "/config/update", "/CONFIG/Update", "/config%2Fupdate", "//config//update", "/config/update.", "/config/update/",
+    "/v1/config/update", "/prompts/test", "/guardrails/test_custom_code", "/mcp-rest/test/tools/call",
+    "/debug/asyncio-tasks", "/health/test_connection", "/ui", "/ui/", "/sso/key/generate", "/%75i/",
+    "/.well-known/litellm-ui-config", "/fallback/login"])
+def test_the_denylist_refuses_every_spelling(path):
+    import re
+    sec = stack()["edge_security"]
+    assert sec["route_policy"] == "denylist"
+    assert re.search(sec["denied_regex"], _decoded(path)), path
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/chat/completions", "/v1/models", "/models/openai%2Fgpt-4",
+                                  "/health/liveliness", "/health/readiness", "/key/generate", "/debugger", "/uix",
+                                  "/v1/embeddings", "/config/list", "/metrics/"])
+def test_the_denylist_passes_the_api_and_authenticated_management(path):
+    import re
+    sec = stack()["edge_security"]
+    assert not re.search(sec["denied_regex"], _decoded(path)), path
+
+
+def test_config_reads_pass_and_writes_are_refused_by_method():
+    import re
+    sec = stack()["edge_security"]
+    assert re.search(sec["config_regex"], "/config/field/update") and re.search(sec["config_regex"], "/config/list")
+    assert not re.search(sec["config_regex"], "/configuration")
+
+
+def test_the_ui_routes_follow_litellm_ui_enabled():
+    import re
+    on = stack(litellm_ui_enabled=True)
+    assert not re.search(on["edge_security"]["denied_regex"], "/ui/")
+    assert "DISABLE_ADMIN_UI" not in on["container_env"]
+    assert stack()["container_env"]["DISABLE_ADMIN_UI"] == "True"
+
+
+def test_allowlist_passes_only_the_api_and_health_from_anywhere():
+    import re
+    sec = stack(litellm_edge_route_policy="allowlist", litellm_edge_management_sources=["10.0.0.0/8"],
+                litellm_edge_allowed_routes=["/custom/route"])["edge_security"]
+    for path in ("/v1/chat/completions", "/embeddings", "/health/readiness", "/custom/route/x", "/openai/deployments/m/chat/completions"):
+        assert re.search(sec["allowed_regex"], path), path
+    for path in ("/key/generate", "/model/new", "/spend/logs", "/metrics/", "/health", "/modelsx"):
+        assert not re.search(sec["allowed_regex"], path), path
+    assert sec["management_sources"] == ["10.0.0.0/8"]
+    off = stack(litellm_edge_route_policy="off")["edge_security"]
+    assert off["denied_regex"] is None and off["allowed_regex"] is None
+
+
+def test_allowed_hosts_keep_the_local_url_and_limits_are_sized():
+    st, sizing = stack_and_sizing(litellm_edge_allowed_hosts=["API.example.com."])
+    sec = st["edge_security"]
+    assert sec["allowed_hosts"] == ["127.0.0.1", "api.example.com"]
+    assert stack()["edge_security"]["allowed_hosts"] == []
+    assert sec["connections_per_client"] == sizing["edge_maxconn"] // 2 > 0
+    assert sec["max_body_bytes"] == 32 * 1024 * 1024 and sec["rate_limit_requests"] == 1000
+    assert stack(litellm_edge_enabled=False)["edge_security"] is None
+
+
+def test_a_route_that_is_not_a_path_prefix_is_refused():
+    with pytest.raises(AnsibleFilterError, match="not a path prefix"):
+        stack(litellm_edge_denied_routes=["/a b"])
+
+
+def test_secrets_reach_the_containers_as_files_and_the_loader_parses_env():
+    st = stack(litellm_cache_enabled=True)
+    assert not any(name.endswith(("_KEY", "PASSWORD", "TOKEN")) for name in st["container_env"])
+    assert st["secret_files"]["proxy"] == "/run/secrets/litellm.env"
+    from ansible_collections.gatewayops.litellm.plugins.filter import stack as stack_module
+    argv = stack_module.litellm_secrets_loader("python3")
+    assert argv[:2] == ["python3", "-c"]
+    from ansible_collections.gatewayops.litellm.plugins.filter.secrets import dotenv_render
+    source = stack_module.SECRETS_LOADER
+    assert repr(source) in argv[2] and repr("import gatewayops_secrets\n") in argv[2]
+    namespace = {"__name__": "loader"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "litellm.env")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(dotenv_render({"LITELLM_MASTER_KEY": "sk-a=b c", "EMPTY": "", "GATEWAYOPS_TEST_KEPT": "file"}))
+        os.environ["GATEWAYOPS_TEST_KEPT"] = "environment"
+        try:
+            exec(compile(source.replace(stack_module.PROXY_SECRETS_FILE, path), "loader", "exec"), namespace)  # pylint: disable=exec-used
+            env = {k: os.environ.get(k) for k in ("LITELLM_MASTER_KEY", "EMPTY", "GATEWAYOPS_TEST_KEPT")}
+        finally:
+            for name in ("LITELLM_MASTER_KEY", "EMPTY", "GATEWAYOPS_TEST_KEPT"):
+                os.environ.pop(name, None)
+    # values as written (quotes removed, '=' and spaces kept); the container's own environment wins
+    assert env == {"LITELLM_MASTER_KEY": "sk-a=b c", "EMPTY": "", "GATEWAYOPS_TEST_KEPT": "environment"}
