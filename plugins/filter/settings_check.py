@@ -30,7 +30,6 @@ _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ENV_REFERENCE = "os.environ/"
-_ROUTE = ROUTE_PREFIX
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^[0-9a-f:.]+$")
 
 
@@ -197,7 +196,7 @@ def _edge_security_problems(s):
                         % (s.get("litellm_edge_route_policy"),))
     for name in ("litellm_edge_denied_routes", "litellm_edge_allowed_routes"):
         for route in s.get(name) or []:
-            if not isinstance(route, str) or not _ROUTE.match(route.lower().rstrip("/")):
+            if not isinstance(route, str) or not ROUTE_PREFIX.match(route.lower().rstrip("/")):
                 problems.append("%s: %r must be a path prefix such as /spend/calculate (letters, digits and . _ ~ - "
                                 "between slashes)" % (name, route))
     for name in ("litellm_edge_management_sources", "litellm_edge_rate_limit_exempt_sources"):
