@@ -370,13 +370,13 @@ def _cache(families):
     hits = total(samples(families, "litellm_cache_hits_metric_total", "litellm_cache_hits_metric_total"))
     miss_samples = samples(families, "litellm_cache_misses_metric_total", "litellm_cache_misses_metric_total")
     misses = total(miss_samples)
-    # successful LLM calls, cache hits included (LiteLLM 1.108.7 exports no cache-miss
-    # samples, so hits / (hits + misses) would always read 100 %)
+    # The rate is hits / successful LLM calls (litellm_requests_metric_total counts cache hits
+    # too), never hits / (hits + misses): LiteLLM 1.108.7 counts a miss only where a call's
+    # logging payload says cache_hit False, and most misses leave it unset, so its miss counter
+    # is absent or a fraction of the misses (a miss-based rate read 100 % or flipped between
+    # runs). The same basis as the tune role's evidence and the clients' own count.
     llm_requests = total(samples(families, "litellm_requests_metric_total", "litellm_requests_metric_total"))
-    if miss_samples:
-        rate, basis = ratio(hits, hits + misses), "hits/(hits+misses)"
-    else:
-        rate, basis = ratio(hits, llm_requests), "hits/requests"
+    rate, basis = ratio(hits, llm_requests), "hits/requests"
     return {
         "hits": number(hits),
         "misses": number(misses) if miss_samples else None,

@@ -121,10 +121,11 @@ latency_by_model_ms:
   type: dict
 cache:
   description: >-
-    Response cache counters. C(hit_rate) is hits / (hits + misses) when the proxy exports misses;
-    LiteLLM 1.108.7 exports none, so it is hits / successful LLM requests
-    (C(litellm_requests_metric_total), which counts cache hits too); C(hit_rate_basis) says which.
-    Null without requests.
+    Response cache counters. C(hit_rate) is hits / successful LLM requests
+    (C(litellm_requests_metric_total), which counts cache hits too; C(hit_rate_basis) says so).
+    C(misses) is LiteLLM's own miss counter where it exports one, shown as it is: LiteLLM 1.108.7
+    counts a miss only when a call's logging payload marks it, so it undercounts and is not the
+    rate's basis. Null without requests.
   returned: always
   type: dict
   sample: {"hits": 3, "misses": null, "requests": 9, "hit_rate": 0.3333, "hit_rate_basis": "hits/requests", "cached_tokens": 15}
