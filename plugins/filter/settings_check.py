@@ -23,7 +23,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.gatewayops.litellm.plugins.filter.sizing import as_number
-from ansible_collections.gatewayops.litellm.plugins.filter.stack import ROUTE_PREFIX
+from ansible_collections.gatewayops.litellm.plugins.filter.stack import ROUTE_PREFIX, TLS_VERSIONS
+from ansible_collections.gatewayops.litellm.plugins.filter.tls import litellm_edge_tls_problems
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -208,6 +209,24 @@ def _edge_security_problems(s):
     _in_range(problems, s, "litellm_edge_header_timeout_seconds", 1, 300)
     _in_range(problems, s, "litellm_edge_rate_limit_requests", 0)
     _in_range(problems, s, "litellm_edge_rate_limit_period_seconds", 1, 3600)
+    if boolean(s.get("litellm_edge_tls_enabled", False), strict=False):
+        problems += _tls_problems(s)
+    return problems
+
+
+def _tls_problems(s):
+    problems = []
+    _in_range(problems, s, "litellm_edge_tls_port", 1, 65535)
+    _in_range(problems, s, "litellm_edge_tls_min_valid_days", 0, 3650)
+    _in_range(problems, s, "litellm_edge_tls_hsts_seconds", 0, 63072000)
+    if str(s.get("litellm_edge_tls_port")) == str(s.get("litellm_port")):
+        problems.append("litellm_edge_tls_port and litellm_port must differ (both are %s): TLS has a port of its own, "
+                        "and litellm_port redirects to it (litellm_edge_http_redirect)" % s.get("litellm_port"))
+    if s.get("litellm_edge_tls_min_version", "TLSv1.2") not in TLS_VERSIONS:
+        problems.append("litellm_edge_tls_min_version must be one of %s (got %r)"
+                        % (", ".join(TLS_VERSIONS), s.get("litellm_edge_tls_min_version")))
+    if not problems:
+        problems += litellm_edge_tls_problems(s)
     return problems
 
 

@@ -134,6 +134,20 @@ API_ROUTES = ("/chat/completions", "/completions", "/embeddings", "/models", "/r
               "/threads", "/vector_stores", "/engines", "/openai/deployments", "/utils/token_counter")
 HEALTH_ROUTES = ("/health/liveliness", "/health/liveness", "/health/readiness")
 ROUTE_POLICIES = ("denylist", "allowlist", "off")
+# TLS at the edge (litellm_edge_tls_enabled): HAProxy reads the certificate chain and its key from
+# one PEM file in its configuration directory (root's, mode 0440, in the group the official haproxy
+# image runs as); the certificate alone is in the project directory for clients and the host's own
+# checks. Protocols and ciphers: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers only (the
+# "intermediate" profile without its DHE suites, so no Diffie-Hellman parameters are needed).
+EDGE_TLS_CONTAINER_PORT = 4443
+EDGE_TLS_PEM = EDGE_CONFIG_DIR + "/tls.pem"
+EDGE_GID = 99
+TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
+TLS12_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+TLS13_CIPHERSUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+TLS_CERTIFICATE_FILE = "tls-certificate.pem"
+EDGE_TLS_FILE = "edge-tls.pem"
 ROUTE_PREFIX = re.compile(r"^/[a-z0-9._~-]+(/[a-z0-9._~-]+)*$")
 
 # Probe paths LiteLLM should not write an access-log line for.
@@ -200,19 +214,61 @@ def deploy_strategy(settings):
     return strategy if _bool(settings["litellm_edge_enabled"]) else "recreate"
 
 
+def tls_redirects(settings):
+    """Whether the plain port only redirects to the TLS port (then everyone, the host's own checks
+    included, speaks TLS)."""
+    return (_bool(settings.get("litellm_edge_enabled", True)) and _bool(settings.get("litellm_edge_tls_enabled", False))
+            and _bool(settings.get("litellm_edge_http_redirect", True)))
+
+
 def local_url(settings):
-    """URL the host itself reaches the published port on (a wildcard bind answers on loopback)."""
-    return litellm_local_url(settings["litellm_bind_address"], settings["litellm_port"])
+    """URL the host itself reaches the published port on (a wildcard bind answers on loopback):
+    the TLS port when the plain one only redirects."""
+    tls_port = settings.get("litellm_edge_tls_port", 4443) if tls_redirects(settings) else None
+    return litellm_local_url(settings["litellm_bind_address"], settings["litellm_port"], tls_port)
 
 
-def litellm_local_url(bind_address, port):
-    """http://<address>:<port> the host itself reaches a port published on bind_address on."""
+def litellm_local_url(bind_address, port, tls_port=None):
+    """http://<address>:<port> the host itself reaches a port published on bind_address on;
+    https://<address>:<tls_port> when tls_port is given."""
     address = str(bind_address)
     if address in ("0.0.0.0", "::"):
         address = "127.0.0.1"
     elif ":" in address:
         address = "[%s]" % address
+    if tls_port:
+        return "https://%s:%s" % (address, int(tls_port))
     return "http://%s:%s" % (address, int(port))
+
+
+def _edge_tls(s):
+    """What haproxy.cfg, compose.yaml and the host's own checks need for TLS at the edge (None: off).
+    The pair itself is a secret (tls.py resolves it); this is where it goes and how it is served."""
+    if not (_bool(s["litellm_edge_enabled"]) and _bool(s.get("litellm_edge_tls_enabled", False))):
+        return None
+    version = str(s.get("litellm_edge_tls_min_version", "TLSv1.2"))
+    if version not in TLS_VERSIONS:
+        raise AnsibleFilterError("litellm_edge_tls_min_version must be one of %s (got %r)" % (", ".join(TLS_VERSIONS), version))
+    project_dir = str(s["litellm_project_dir"]).rstrip("/")
+    supplied = bool(str(s.get("litellm_edge_tls_certificate") or "").strip())
+    return {
+        "container_port": EDGE_TLS_CONTAINER_PORT,
+        "port": int(s.get("litellm_edge_tls_port", 4443)),
+        "pem": EDGE_TLS_PEM,
+        "pem_file": EDGE_TLS_FILE,
+        "edge_gid": EDGE_GID,
+        "certificate_file": "%s/%s" % (project_dir, TLS_CERTIFICATE_FILE),
+        "min_version": version,
+        "ciphers": TLS12_CIPHERS,
+        "ciphersuites": TLS13_CIPHERSUITES,
+        "alpn": "h2,http/1.1" if _bool(s.get("litellm_edge_tls_http2", True)) else "http/1.1",
+        "redirect": tls_redirects(s),
+        "hsts_seconds": int(s.get("litellm_edge_tls_hsts_seconds", 0) or 0),
+        "self_signed": not supplied,
+        # the host's own checks trust the self-signed certificate they were made with (it names the
+        # loopback addresses); a supplied one is checked against the system's authorities
+        "local_ca_path": None if supplied else "%s/%s" % (project_dir, TLS_CERTIFICATE_FILE),
+    }
 
 
 def _config(s, sizing, features):
@@ -353,11 +409,14 @@ def _validate_config_command(env, env_file, image):
     return "%s --volume %%s:%s:ro %s" % (head, CONTAINER_CONFIG, tail)
 
 
-def _validate_edge_command(edge_image, live_server):
+def _validate_edge_command(edge_image, live_server, tls_pem=None):
     """haproxy -c in the edge image on the candidate haproxy.cfg (%s), the live server's address set
-    as colour.cfg sets it (a name that does not resolve offline: init-addr none accepts it)."""
+    as colour.cfg sets it (a name that does not resolve offline: init-addr none accepts it); with
+    TLS, the candidate certificate and key where haproxy.cfg loads them (HAProxy checks they match)."""
     head = ("docker run --rm --network none --read-only --cap-drop ALL --security-opt no-new-privileges --user 0:0 --env "
             + shlex.quote("%s=%s" % (LIVE_SERVER_VARIABLE, live_server)))
+    if tls_pem:
+        head += " --volume %s" % shlex.quote("%s:%s:ro" % (tls_pem, EDGE_TLS_PEM))
     tail = " ".join(shlex.quote(part) for part in ["--entrypoint", "haproxy", edge_image, "-c", "-q", "-f", EDGE_CONFIG])
     return "%s --volume %%s:%s:ro %s" % (head, EDGE_CONFIG, tail)
 
@@ -572,6 +631,7 @@ def litellm_stack(settings, sizing, version_info, image):
     candidate_dir = "%s/candidate" % project_dir
     deployment = _deployment(settings)
     port_for_metrics = metrics_port(settings, features)
+    tls = _edge_tls(settings)
     # what Prometheus scrapes on the proxy: its port, and whether it needs the master key
     metrics = {"port": port_for_metrics,
                "auth": port_for_metrics == CONTAINER_PORT and bool(features.get("metrics_auth_by_default"))}
@@ -599,7 +659,10 @@ def litellm_stack(settings, sizing, version_info, image):
         "model_modes": _model_modes(settings["litellm_model_list"]),
         # config.yaml is validated with the candidate .env beside it
         "validate_config_command": _validate_config_command(env, "%s/.env" % candidate_dir, image),
-        "validate_edge_command": _validate_edge_command(str(settings["litellm_edge_image"]), deployment["colours"]["blue"]["server"]),
+        "validate_edge_command": _validate_edge_command(
+            str(settings["litellm_edge_image"]), deployment["colours"]["blue"]["server"],
+            "%s/%s" % (candidate_dir, EDGE_TLS_FILE) if tls else None),
+        "tls": tls,
         "monitoring": _monitoring(settings, metrics, candidate_dir),
         "edge_security": _edge_security(settings, sizing) if _bool(settings["litellm_edge_enabled"]) else None,
         "secret_files": {"proxy": PROXY_SECRETS_FILE, "redis_config": REDIS_CONFIG, "redis_uid": REDIS_UID,

@@ -36,8 +36,14 @@ def _inventory_defaults() -> dict:
     models = inv["litellm_model_list"]
     chat = next(m["model_name"] for m in models if m.get("model_info", {}).get("mode", "chat") == "chat")
     embedding = next(m["model_name"] for m in models if m.get("model_info", {}).get("mode") == "embedding")
+    tls = bool(inv.get("litellm_edge_tls_enabled"))
+    base = (f"https://{inv['litellm_bind_address']}:{inv['litellm_edge_tls_port']}" if tls
+            else f"http://{inv['litellm_bind_address']}:{inv['litellm_port']}")
     return {
-        "DEMO_BASE_URL": f"http://{inv['litellm_bind_address']}:{inv['litellm_port']}/v1",
+        "DEMO_BASE_URL": f"{base}/v1",
+        "DEMO_PLAIN_URL": f"http://{inv['litellm_bind_address']}:{inv['litellm_port']}",
+        # the edge's self-signed certificate (the role writes it beside .env): the one authority trusted
+        "DEMO_CA_FILE": f"{inv['litellm_project_dir']}/tls-certificate.pem" if tls else "",
         "DEMO_ENV_FILE": f"{inv['litellm_project_dir']}/.env",
         "DEMO_CHAT_MODEL": chat,
         "DEMO_EMBEDDING_MODEL": embedding,
@@ -79,11 +85,16 @@ def _master_key(env_file: str) -> Secret:
     return Secret(match.group(1))
 
 
-def _client(key: str) -> openai.OpenAI:
+def _verify():
+    """What the SDK's HTTP client verifies an https:// URL against: only the demo's certificate."""
+    return setting("DEMO_CA_FILE") or True
+
+
+def _client(key: str, **http) -> openai.OpenAI:
     # trust_env=False: no HTTP(S)_PROXY variable can send loopback traffic anywhere else
     return openai.OpenAI(base_url=_loopback(setting("DEMO_BASE_URL")), api_key=key,
                          max_retries=0, timeout=TIMEOUT_S,
-                         http_client=openai.DefaultHttpxClient(trust_env=False))
+                         http_client=openai.DefaultHttpxClient(trust_env=False, verify=_verify(), **http))
 
 
 @pytest.fixture(scope="module")

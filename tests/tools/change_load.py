@@ -178,6 +178,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, str]:
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="pause of each client after a successful request (default 0: closed loop, saturating)")
     parser.add_argument("--ready-file", help="written once the first request succeeded: start the change after it appears")
+    parser.add_argument("--ca-file", help="PEM of the authorities an https:// --base-url is verified against "
+                        "(default: the system's)")
     args = parser.parse_args(argv)
     url = urllib.parse.urlsplit(args.base_url)
     try:
@@ -278,7 +280,9 @@ def one_request(client: openai.OpenAI, model: str, stream: bool, text: str, bega
 
 
 def run_client(index: int, stream: bool, args: argparse.Namespace, api_key: str, shared: dict) -> None:
-    client = openai.OpenAI(api_key=api_key, base_url=args.base_url, max_retries=0, timeout=args.request_timeout)
+    http_client = openai.DefaultHttpxClient(verify=args.ca_file) if args.ca_file else None
+    client = openai.OpenAI(api_key=api_key, base_url=args.base_url, max_retries=0, timeout=args.request_timeout,
+                           http_client=http_client)
     model = args.stream_model if stream else args.model
     sequence = 0
     try:

@@ -9,16 +9,24 @@ probes) still passes, and moves the counter by exactly its number of requests.""
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import http.client
 import json
 import os
 import re
 import socket
+import ssl
+import subprocess
 import time
 
 import openai
 import testinfra.utils.ansible_runner
-from gatewayops_stack import BASE, PORT, PROJECT_DIR, master_key, project_of, proxy_settings
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from gatewayops_stack import (BASE, PORT, PROJECT_DIR, TLS_BASE, TLS_CERTIFICATE, TLS_PORT, master_key, project_of,
+                              proxy_settings)
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]
@@ -46,9 +54,14 @@ def _sent_to_litellm(host):
     return float(match.group(1))
 
 
-def _request(method, target, headers=None, body=None, host_header=HOST):
-    """One raw request (the target is sent as given: no client-side normalisation)."""
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+def _request(method, target, headers=None, body=None, host_header=HOST, tls=False):
+    """One raw request (the target is sent as given: no client-side normalisation); tls: to the TLS
+    port, trusting only the edge's self-signed certificate."""
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", TLS_PORT, timeout=30,
+                                           context=ssl.create_default_context(cafile=TLS_CERTIFICATE))
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     try:
         conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         conn.putheader("Host", host_header)
@@ -186,3 +199,76 @@ def test_the_rendered_dockerfile_installs_nothing_unless_asked(host):
     dockerfile = host.file(f"{PROJECT_DIR}/Dockerfile").content_string
     runs = [line for line in dockerfile.splitlines() if line.startswith("RUN ")]
     assert runs and not [line for line in runs if re.search(r"\b(pip|apt-get|apt|apk|curl|wget)\b", line)], runs
+
+
+def test_tls_serves_the_api_with_the_self_signed_pair_the_first_converge_made(host):
+    """The pair is root's: the edge's copy 0440 in its group (uid/gid 99 in the official image), the
+    certificate alone public. Idempotence already showed a re-run keeps it; here it is served."""
+    for path, mode, group in ((f"{PROJECT_DIR}/edge-tls.pem", 0o440, 99), (f"{PROJECT_DIR}/edge/tls.pem", 0o440, 99),
+                              (TLS_CERTIFICATE, 0o644, 0)):
+        found = host.file(path)
+        assert (found.mode, found.uid, found.gid) == (mode, 0, group), path
+    pem = host.file(f"{PROJECT_DIR}/edge/tls.pem").content_string
+    assert pem.startswith(host.file(TLS_CERTIFICATE).content_string) and "-----BEGIN PRIVATE KEY-----" in pem
+    before = _sent_to_litellm(host)
+    client = openai.OpenAI(base_url=TLS_BASE + "/v1", api_key=master_key(host), max_retries=0,
+                           http_client=openai.DefaultHttpxClient(verify=TLS_CERTIFICATE, http2=True),
+                           default_headers={"Host": HOST})
+    raw = client.chat.completions.with_raw_response.create(model="fake-chat", messages=[{"role": "user", "content": "tls"}])
+    assert raw.http_response.http_version == "HTTP/2"
+    assert raw.parse().choices[0].message.content == "fake response to: tls"
+    assert raw.http_response.headers["strict-transport-security"] == "max-age=600"
+    # the same edge rules over TLS: a denied route never reaches LiteLLM
+    status, _headers, answer = _request("POST", "/CONFIG/UPDATE", body=b"{}", tls=True)
+    assert status == 403 and json.loads(answer)["error"]["type"] == "forbidden_route"
+    assert _sent_to_litellm(host) - before == 1
+    # plain HTTP beside it (litellm_edge_http_redirect: false) carries no HSTS header
+    assert "strict-transport-security" not in _request("GET", "/health/liveliness")[1]
+
+
+def test_tls_refuses_old_protocols_and_offers_http2():
+    def handshake(context):
+        with socket.create_connection(("127.0.0.1", TLS_PORT), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                return tls.version(), tls.selected_alpn_protocol()
+    trusting = ssl.create_default_context(cafile=TLS_CERTIFICATE)
+    trusting.set_alpn_protocols(["h2", "http/1.1"])
+    assert handshake(trusting) == ("TLSv1.3", "h2")
+    willing = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    willing.check_hostname, willing.verify_mode = False, ssl.CERT_NONE
+    willing.minimum_version = willing.maximum_version = ssl.TLSVersion.TLSv1_1
+    willing.set_ciphers("ALL:@SECLEVEL=0")
+    try:
+        handshake(willing)
+        raise AssertionError("the edge accepted TLS 1.1")
+    except ssl.SSLError as exc:
+        assert "PROTOCOL_VERSION" in str(exc).upper() or "UNSUPPORTED_PROTOCOL" in str(exc).upper(), exc
+
+
+def test_a_supplied_certificate_that_does_not_match_its_key_is_refused_before_anything_changes(host, tmp_path):
+    """Preflight names the variable; the edge's pair on the host is untouched."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gateway.molecule.test")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("gateway.molecule.test")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    extra = tmp_path / "tls.json"
+    extra.write_text(json.dumps({
+        "litellm_edge_tls_certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        "litellm_edge_tls_private_key": other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()).decode()}))
+    before = host.file(f"{PROJECT_DIR}/edge/tls.pem").sha256sum
+    done = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+                           os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml"), "-e", "@%s" % extra],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode != 0
+    assert ("litellm_edge_tls_private_key does not match litellm_edge_tls_certificate: the key is not the one the first "
+            "certificate was issued for") in done.stdout
+    assert "BEGIN PRIVATE KEY" not in done.stdout + done.stderr
+    # refused in preflight: nothing rendered, backed up or deployed
+    for later in ("Decide the edge's TLS pair", "Ask which managed files this run would replace",
+                  "Render the candidate secret files"):
+        assert later not in done.stdout, later
+    assert host.file(f"{PROJECT_DIR}/edge/tls.pem").sha256sum == before

@@ -116,6 +116,10 @@ PROJECT = STACK["litellm_project_name"]
 PORT = int(STACK["litellm_port"])
 # the instance shares the host's network: the published port is loopback for both
 BASE = f"http://127.0.0.1:{PORT}"
+# TLS at the edge (default scenario): the published TLS port and the self-signed certificate
+TLS_PORT = int(STACK["litellm_edge_tls_port"])
+TLS_BASE = f"https://127.0.0.1:{TLS_PORT}"
+TLS_CERTIFICATE = f"{PROJECT_DIR}/tls-certificate.pem"
 FAKE_BACKEND = STACK["gatewayops_fake_backend"]
 MODEL_LIST = STACK["litellm_model_list"]
 

@@ -186,3 +186,23 @@ def test_a_tag_or_a_digest_pins_an_image(reference):
 def test_images_of_parts_that_are_off_are_not_judged():
     assert problems(litellm_redis_image="redis", litellm_postgres_image="postgres") == []
     assert problems(litellm_redis_enabled=True, litellm_redis_image="redis")[0].startswith("litellm_redis_image")
+
+
+def test_tls_settings_are_checked_only_when_tls_is_on():
+    assert problems(litellm_edge_tls_enabled=False, litellm_edge_tls_port=4000, litellm_edge_tls_certificate="x") == []
+    assert problems(litellm_edge_tls_enabled=True, litellm_edge_tls_port=4443, litellm_edge_tls_min_valid_days=14,
+                    litellm_edge_tls_hsts_seconds=0) == []
+
+
+def test_tls_ports_versions_and_a_lone_certificate_are_named():
+    base = dict(litellm_edge_tls_enabled=True, litellm_edge_tls_min_valid_days=14, litellm_edge_tls_hsts_seconds=0)
+    assert problems(litellm_edge_tls_port=4000, **base) == [
+        "litellm_edge_tls_port and litellm_port must differ (both are 4000): TLS has a port of its own, and "
+        "litellm_port redirects to it (litellm_edge_http_redirect)"]
+    assert problems(litellm_edge_tls_port=70000, **base) == [
+        "litellm_edge_tls_port must be a whole number from 1 to 65535 (got 70000)"]
+    assert problems(litellm_edge_tls_port=4443, litellm_edge_tls_min_version="SSLv3", **base) == [
+        "litellm_edge_tls_min_version must be one of TLSv1.2, TLSv1.3 (got 'SSLv3')"]
+    assert problems(litellm_edge_tls_port=4443, litellm_edge_tls_private_key="-----BEGIN PRIVATE KEY-----", **base) == [
+        "litellm_edge_tls_certificate and litellm_edge_tls_private_key go together: give both (PEM text), or neither "
+        "for a self-signed pair"]

@@ -361,3 +361,39 @@ def test_secrets_reach_the_containers_as_files_and_the_loader_parses_env():
                 os.environ.pop(name, None)
     # values as written (quotes removed, '=' and spaces kept); the container's own environment wins
     assert env == {"LITELLM_MASTER_KEY": "sk-a=b c", "EMPTY": "", "GATEWAYOPS_TEST_KEPT": "environment"}
+
+
+def test_tls_is_off_by_default_and_needs_the_edge():
+    assert stack()["tls"] is None
+    assert stack(litellm_edge_tls_enabled=True, litellm_edge_enabled=False)["tls"] is None
+
+
+def test_tls_at_the_edge_model():
+    st = stack(litellm_edge_tls_enabled=True)
+    tls = st["tls"]
+    assert (tls["port"], tls["container_port"], tls["pem"]) == (4443, 4443, "/usr/local/etc/haproxy/tls.pem")
+    assert tls["min_version"] == "TLSv1.2" and tls["alpn"] == "h2,http/1.1" and tls["redirect"]
+    # forward-secret AEAD suites only: no CBC, no RSA key exchange, no DHE (no parameters to manage)
+    for suite in tls["ciphers"].split(":"):
+        assert suite.startswith("ECDHE-") and ("GCM" in suite or "CHACHA20" in suite), suite
+    # the plain port redirects, so the host's own checks speak TLS and trust the self-signed certificate
+    assert st["local_url"] == "https://127.0.0.1:4443"
+    assert tls["self_signed"] and tls["local_ca_path"] == "/opt/litellm/tls-certificate.pem"
+    # haproxy -c loads the candidate certificate and key where haproxy.cfg names them
+    argv = shlex.split(st["validate_edge_command"].replace("%s", "CANDIDATE"))
+    assert "/opt/litellm/candidate/edge-tls.pem:/usr/local/etc/haproxy/tls.pem:ro" in argv
+
+
+def test_tls_without_redirect_keeps_the_plain_local_url_and_a_supplied_pair_trusts_the_system():
+    st = stack(litellm_edge_tls_enabled=True, litellm_edge_http_redirect=False, litellm_edge_tls_http2=False,
+               litellm_edge_tls_certificate="-----BEGIN CERTIFICATE-----...", litellm_edge_tls_min_version="TLSv1.3")
+    assert st["local_url"] == "http://127.0.0.1:4000" and not st["tls"]["redirect"]
+    assert st["tls"]["alpn"] == "http/1.1" and st["tls"]["min_version"] == "TLSv1.3"
+    assert not st["tls"]["self_signed"] and st["tls"]["local_ca_path"] is None
+    with pytest.raises(AnsibleFilterError, match="litellm_edge_tls_min_version must be one of TLSv1.2, TLSv1.3"):
+        stack(litellm_edge_tls_enabled=True, litellm_edge_tls_min_version="TLSv1.1")
+
+
+def test_local_url_on_the_tls_port():
+    assert litellm_local_url("0.0.0.0", 4000, 8443) == "https://127.0.0.1:8443"
+    assert litellm_local_url("::1", 4000, None) == "http://[::1]:4000"
