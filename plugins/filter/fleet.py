@@ -5,7 +5,7 @@
 
 litellm_fleet_summary(records) takes {host: record or None} in the play's host order, where a
 record is what the site playbook set for a host it ran on: before/after state of the live stack
-(config.yaml's SHA-256, the live colour, the proxy's image), the LiteLLM version the proxy
+(the SHA-256 of config.yaml, .env, haproxy.cfg and compose.yaml, the live colour, the proxy's image), the LiteLLM version the proxy
 reported, and the failure (its message, and whether the proxy role rolled the change back).
 A host without a record was not reached: the rollout stopped before its batch, or it was
 unreachable. Pure: the playbook writes and prints what this returns."""

@@ -3,31 +3,47 @@ ansible-runner (the engine AWX uses), from a private data directory laid out as 
 (project/, inventory/, env/extravars, env/envvars, env/settings, env/cmdline, artifacts/), with no
 standard input. Against the running demo (sudo scripts/demo), in order:
 
-  deploy (a change: one more model)  -> successful, the fleet summary in set_stats says "changed"
+  deploy (a change: the edge's body limit 32 -> 16 MB) -> successful, the edge enforces 16 MB, the
+                                       fleet summary in set_stats says "changed"
   deploy --check                     -> successful, nothing changed on the host, summary "unchanged"
   verify                             -> successful, the verify role's line for the host
-  rollback                           -> successful, the extra model is gone, the keys unchanged
+  rollback                           -> successful, the edge enforces 32 MB again, the keys unchanged
+
+(An edge change is applied by a hitless reload: no LiteLLM boot, so the jobs stay short in CI. The
+proxy's own change and rollback paths under load are Molecule rollback's.)
 
 Each job's status, return code, events and artifacts are read from artifacts/<job>/ as AWX does.
 The deploy and rollback jobs change the live proxy: they run under bounded background load through
-the edge over TLS (tests/tools/change_load.py: 6 openai SDK clients, 2 streaming, at most 180 s),
+the edge over TLS (tests/tools/change_load.py: 4 openai SDK clients, 1 streaming, at most 180 s),
 and no request may fail."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import pathlib
+import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 
 import pytest
 import yaml
 from test_openai_sdk import INVENTORY, _client, _loopback, _master_key, setting
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-EXTRA_MODEL = "demo-awx-extra"
+DEMO = yaml.safe_load(INVENTORY.read_text())["all"]["vars"]
+EDGE_CFG = pathlib.Path(DEMO["litellm_project_dir"]) / "edge" / "haproxy.cfg"
+
+
+def _body_limit_mb():
+    """The body limit the running edge's configuration enforces (413 above it)."""
+    for line in EDGE_CFG.read_text().splitlines():
+        if "request_too_large" in line and "content-length) gt " in line:
+            return int(line.split("content-length) gt ", 1)[1].split()[0]) // (1024 * 1024)
+    raise AssertionError("no body limit in %s" % EDGE_CFG)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +91,7 @@ class Load:
         ca = setting("DEMO_CA_FILE")
         self.process = subprocess.Popen(
             [sys.executable, str(REPO / "tests" / "tools" / "change_load.py"), "--base-url", _loopback(setting("DEMO_BASE_URL")),
-             "--api-key-file", setting("DEMO_ENV_FILE"), "--clients", "6", "--stream-clients", "2",
+             "--api-key-file", setting("DEMO_ENV_FILE"), "--clients", "4", "--stream-clients", "1",
              "--model", setting("DEMO_CHAT_MODEL"), "--stream-model", setting("DEMO_CHAT_MODEL"), "--think-ms", "200",
              "--max-seconds", "180", "--max-requests", "20000", "--out", str(self.out), "--stop-file", str(self.stop),
              "--ready-file", str(ready), "--label", label] + (["--ca-file", ca] if ca else []),
@@ -108,6 +124,22 @@ def _rollout(events):
     return _stats(events)["artifact_data"]["litellm_rollout"]
 
 
+def _status_of_a_body_of(megabytes):
+    """The edge's answer to a request that announces a body of that size (only its first byte is sent)."""
+    url = urllib.parse.urlsplit(_loopback(setting("DEMO_BASE_URL")))
+    ca = setting("DEMO_CA_FILE")
+    conn = (http.client.HTTPSConnection(url.hostname, url.port, timeout=30, context=ssl.create_default_context(cafile=ca))
+            if url.scheme == "https" else http.client.HTTPConnection(url.hostname, url.port, timeout=30))
+    try:
+        conn.putrequest("POST", "/v1/chat/completions")
+        conn.putheader("Content-Length", str(megabytes * 1024 * 1024))
+        conn.endheaders()
+        conn.send(b"{")
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
 def _model_ids():
     return {m.id for m in _client(_master_key(setting("DEMO_ENV_FILE")).value).models.list()}
 
@@ -118,11 +150,9 @@ def _no_request_failed(load):
 
 
 def test_deploy_job_changes_the_host_and_reports_the_fleet_summary(private_data_dir):
-    models = yaml.safe_load(INVENTORY.read_text())["all"]["vars"]["litellm_model_list"]
-    extra = dict(models[0], model_name=EXTRA_MODEL)
+    assert _body_limit_mb() == 32
     load = Load(private_data_dir, "deploy-load")
-    status, rc, events = _job(private_data_dir, "deploy", "playbooks/site.yml",
-                              {"litellm_model_list": models + [extra]})
+    status, rc, events = _job(private_data_dir, "deploy", "playbooks/site.yml", {"litellm_edge_max_body_mb": 16})
     _no_request_failed(load.finish())
     assert (status, rc) == ("successful", 0), _failures(events)
     assert not _stats(events)["failures"] and not _stats(events)["dark"]
@@ -130,16 +160,17 @@ def test_deploy_job_changes_the_host_and_reports_the_fleet_summary(private_data_
     assert rollout["ok"] and rollout["counts"]["changed"] == 1, rollout
     [host] = rollout["hosts"]
     assert host["host"] == "localhost" and host["version"] == "1.108.7" and len(host["config_sha256"]) == 64
-    assert EXTRA_MODEL in _model_ids()
+    assert _body_limit_mb() == 16
+    # and the running edge enforces it: a 20 MB body is refused before it is sent
+    assert _status_of_a_body_of(20) == 413
 
 
 def test_check_mode_job_changes_nothing(private_data_dir):
-    config = pathlib.Path(yaml.safe_load(INVENTORY.read_text())["all"]["vars"]["litellm_project_dir"]) / "config.yaml"
-    before = config.read_bytes()
+    before = EDGE_CFG.read_bytes()
     status, rc, events = _job(private_data_dir, "deploy-check", "playbooks/site.yml", {}, check=True)
     assert (status, rc) == ("successful", 0), _failures(events)
-    # the job would remove the extra model again (the inventory does not have it): reported, not done
-    assert config.read_bytes() == before and EXTRA_MODEL in _model_ids()
+    # the job would put the body limit back to the inventory's 32 MB: reported, not done
+    assert EDGE_CFG.read_bytes() == before and _body_limit_mb() == 16
     assert _rollout(events)["counts"]["unchanged"] == 1
 
 
@@ -159,5 +190,5 @@ def test_rollback_job_restores_the_previous_release(private_data_dir):
     status, rc, events = _job(private_data_dir, "rollback", "playbooks/rollback.yml", {})
     _no_request_failed(load.finish())
     assert (status, rc) == ("successful", 0), _failures(events)
-    assert EXTRA_MODEL not in _model_ids()
+    assert _body_limit_mb() == 32 and _model_ids()
     assert _master_key(setting("DEMO_ENV_FILE")).value == key

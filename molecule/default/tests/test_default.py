@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 import testinfra.utils.ansible_runner
-from gatewayops_stack import BASE, PORT, PROJECT, PROJECT_DIR, live_colour, project_of
+from gatewayops_stack import BASE, PORT, PROJECT, PROJECT_DIR, TLS_PORT, live_colour, project_of
 from gatewayops_stack import read_env as _env
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
@@ -133,7 +133,9 @@ def test_edge_owns_the_port_and_is_hardened(host):
     c = _container(host, "edge")
     hc = c["HostConfig"]
     assert c["State"]["Running"] is True
-    assert hc["PortBindings"] == {"4000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}]}
+    # plain HTTP and, in this scenario, TLS (litellm_edge_tls_enabled), each on loopback only
+    assert hc["PortBindings"] == {"4000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}],
+                                  "4443/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(TLS_PORT)}]}
     assert hc["ReadonlyRootfs"] is True
     assert hc["CapDrop"] == ["ALL"]
     assert "no-new-privileges:true" in hc["SecurityOpt"]

@@ -261,7 +261,9 @@ def test_a_supplied_certificate_that_does_not_match_its_key_is_refused_before_an
                                                             serialization.NoEncryption()).decode()}))
     before = host.file(f"{PROJECT_DIR}/edge/tls.pem").sha256sum
     done = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-                           os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml"), "-e", "@%s" % extra],
+                           os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml"), "-e", "@%s" % extra,
+                           # the engine is converged: only the proxy role, every phase of it
+                           "--skip-tags", "docker_host_preflight,docker_host_install,docker_host_configure"],
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode != 0
     assert ("litellm_edge_tls_private_key does not match litellm_edge_tls_certificate: the key is not the one the first "

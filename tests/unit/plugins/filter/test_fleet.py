@@ -8,7 +8,8 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.gatewayops.litellm.plugins.filter.fleet import litellm_fleet_summary
 
-OLD = {"config_sha256": "a" * 64, "env_sha256": "e" * 64, "colour": "blue", "image": "sha256:1"}
+OLD = {"config_sha256": "a" * 64, "env_sha256": "e" * 64, "edge_sha256": "c" * 64, "compose_sha256": "d" * 64,
+       "colour": "blue", "image": "sha256:1"}
 NEW = dict(OLD, config_sha256="b" * 64, colour="green")
 
 
@@ -34,8 +35,9 @@ def test_every_outcome_in_host_order():
     assert "| h3 | not reached | - | - | - |  |" in summary["markdown"]
 
 
-def test_a_rotated_secret_alone_is_a_change():
-    summary = litellm_fleet_summary({"h1": {"before": OLD, "after": dict(OLD, env_sha256="f" * 64)}})
+@pytest.mark.parametrize("field", ["env_sha256", "edge_sha256", "compose_sha256", "image"])
+def test_any_live_file_or_the_image_alone_is_a_change(field):
+    summary = litellm_fleet_summary({"h1": {"before": OLD, "after": dict(OLD, **{field: "f" * 64})}})
     assert summary["hosts"][0]["outcome"] == "changed" and summary["ok"]
 
 
