@@ -148,6 +148,8 @@ def resolve_secrets(existing, specs, settings=None):
             values[name], how = requested, ("kept" if current else "supplied")
         elif current:
             values[name], how = current, "kept"
+        elif spec.get("generate", True) is False:
+            continue  # only ever supplied (an external service's password): absent stays absent
         else:
             values[name], how = new_secret(spec.get("prefix", "")), "generated"
         outcome[how].append(name)

@@ -100,10 +100,47 @@ def _address_problem(value):
     return None
 
 
-def litellm_settings_problems(settings):
-    """Problems with the proxy role's variables (empty list: all good). Only the failing ones."""
+_REDIS_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _redis_problems(s):
+    """The bundled Redis, an external shared one (litellm_redis_host), and what needs either."""
+    problems = []
+    bundled = boolean(s.get("litellm_redis_enabled", False), strict=False)
+    host = str(s.get("litellm_redis_host") or "")
+    if host:
+        if bundled:
+            problems.append("litellm_redis_enabled and litellm_redis_host are both set: use the bundled Redis or the "
+                            "external one at %r, not both (litellm_redis_enabled: false)" % host)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not _REDIS_HOST.match(host):
+                problems.append("litellm_redis_host must be a host name or an IP address of the shared Redis (got %r)" % host)
+        _in_range(problems, s, "litellm_redis_port", 1, 65535)
+    if boolean(s.get("litellm_cache_enabled", False), strict=False) and not (bundled or host):
+        problems.append("litellm_cache_enabled: true needs the Redis it caches in: set litellm_redis_enabled: true "
+                        "(its default follows litellm_cache_enabled), an external litellm_redis_host, "
+                        "or litellm_cache_enabled: false")
+    if boolean(s.get("litellm_redis_coordination", False), strict=False) and not (bundled or host):
+        problems.append("litellm_redis_coordination: true needs a Redis to share the router's state in: "
+                        "litellm_redis_host (shared by the fleet) or litellm_redis_enabled: true")
+    namespace = s.get("litellm_cache_namespace", "litellm.cache")
+    if not isinstance(namespace, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", namespace):
+        problems.append("litellm_cache_namespace must be 1-64 letters, digits, '.', '_', ':' or '-' (got %r)" % (namespace,))
+    return problems
+
+
+def litellm_settings_problems(settings, inventory_groups=None):
+    """Problems with the proxy role's variables (empty list: all good). Only the failing ones.
+    inventory_groups: the inventory's group names, to check litellm_fleet_group against."""
     s = settings or {}
     problems = []
+    fleet_group = s.get("litellm_fleet_group") or ""
+    if fleet_group and inventory_groups is not None and fleet_group not in inventory_groups:
+        problems.append("litellm_fleet_group names %r, which the inventory does not have (groups: %s): the sizing "
+                        "model would count 1 instance where a fleet shares the database and Redis"
+                        % (fleet_group, ", ".join(sorted(g for g in inventory_groups if g not in ("all", "ungrouped"))) or "none"))
     project_dir = s.get("litellm_project_dir")
     if not isinstance(project_dir, str) or not project_dir.startswith("/") or _control(project_dir):
         problems.append("litellm_project_dir must be an absolute path (got %r)" % (project_dir,))
@@ -124,10 +161,7 @@ def litellm_settings_problems(settings):
     if boolean(s.get("litellm_postgres_enabled", False), strict=False) and s.get("litellm_database_url"):
         problems.append("litellm_postgres_enabled and litellm_database_url are both set: use the bundled Postgres "
                         "or an external database, not both")
-    if boolean(s.get("litellm_cache_enabled", False), strict=False) and not boolean(
-            s.get("litellm_redis_enabled", False), strict=False):
-        problems.append("litellm_cache_enabled: true needs the Redis it caches in: set litellm_redis_enabled: true "
-                        "(its default follows litellm_cache_enabled) or litellm_cache_enabled: false")
+    problems += _redis_problems(s)
     names = [m.get("model_name") for m in s.get("litellm_model_list") or [] if isinstance(m, dict)]
     missing = [model for model in s.get("litellm_required_models") or [] if model not in names]
     if missing:

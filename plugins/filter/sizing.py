@@ -30,6 +30,7 @@ DB_POOL_MAX = 20
 PG_SUPERUSER_RESERVED = 3     # Postgres' superuser_reserved_connections default
 PG_ADMIN_HEADROOM = 10        # migrations, psql, monitoring
 REDIS_POOL_PER_WORKER = 50    # redis-py BlockingConnectionPool default
+REDIS_DEFAULT_MAXCLIENTS = 10000  # Redis' own default, assumed for a Redis the role does not run
 RECYCLE_AFTER_REQUESTS = 10000
 HEALTHCHECK_START_PERIOD = 60
 HEALTHCHECK_START_PERIOD_DB = 300   # first boot runs Prisma migrations
@@ -91,7 +92,8 @@ def _host_inputs(host):
     edge = bool(host.get("edge"))
     return (vcpus, memory_mb, instances, request_timeout, bool(host.get("redis_bundled")),
             bool(host.get("postgres_bundled")), bool(host.get("database")), edge, edge_buffer_kb,
-            healthcheck_timeout, readiness_timeout, edge and bool(host.get("blue_green")), bool(host.get("monitoring")))
+            healthcheck_timeout, readiness_timeout, edge and bool(host.get("blue_green")), bool(host.get("monitoring")),
+            bool(host.get("redis_external")) and not bool(host.get("redis_bundled")))
 
 
 def redis_mem_limit_mb(maxmemory_mb):
@@ -153,7 +155,7 @@ def _workers(vcpus, cpu_reserve, proxy_memory_mb, worker_memory_mb):
 def litellm_sizing(host, overrides=None):
     """Derive the stack's settings for one host. See the module docstring."""
     (vcpus, memory_mb, instances, request_timeout, redis, postgres, database, edge, edge_buffer_kb,
-     healthcheck_timeout, readiness_timeout, blue_green, monitoring) = _host_inputs(host)
+     healthcheck_timeout, readiness_timeout, blue_green, monitoring, redis_external) = _host_inputs(host)
     database = database or postgres
     override_problems = []
     result, why, cpu_reserve, proxy_memory_mb = _services(vcpus, memory_mb, redis, postgres, monitoring)
@@ -192,12 +194,19 @@ def litellm_sizing(host, overrides=None):
 
     _surge(result, why, blue_green, proxy_memory_mb)
     # a blue/green switch holds one more set of connections while both proxies run
-    _database(result, why, database, postgres, instances + (1 if blue_green else 0), workers)
-    if redis:
+    # an operator's max_connections (an external database's real one) is what the pools divide
+    stated = _apply(overrides, ("db_max_connections",), override_problems).get("db_max_connections")
+    _database(result, why, database, postgres, instances + (1 if blue_green else 0), workers, stated)
+    if redis or redis_external:
         result["redis_max_connections"] = REDIS_POOL_PER_WORKER
-        result["redis_maxclients"] = max(1000, 2 * instances * workers * REDIS_POOL_PER_WORKER + 32)
         why["redis_max_connections"] = "per worker process (REDIS_MAX_CONNECTIONS), redis-py's pool default"
+    if redis:
+        result["redis_maxclients"] = max(1000, 2 * instances * workers * REDIS_POOL_PER_WORKER + 32)
         why["redis_maxclients"] = "2 x instances x workers x pool (+32): LiteLLM briefly holds two pools when it rotates one"
+    elif redis_external:
+        result["redis_maxclients"] = REDIS_DEFAULT_MAXCLIENTS
+        why["redis_maxclients"] = ("external Redis shared by %d instance(s): Redis' default maxclients; set "
+                                   "litellm_sizing_overrides.redis_maxclients to yours" % instances)
 
     result["graceful_shutdown_seconds"] = request_timeout
     result["stop_grace_period_seconds"] = request_timeout + STOP_GRACE_HEADROOM
@@ -206,11 +215,12 @@ def litellm_sizing(host, overrides=None):
     why["stop_grace_period_seconds"] = "graceful shutdown + %d s before SIGKILL" % STOP_GRACE_HEADROOM
     _timers(result, why, healthcheck_timeout, readiness_timeout, postgres)
 
-    result.update(_apply(overrides, tuple(k for k in INT_KEYS + FLOAT_KEYS + ("server",) if k != "num_workers"),
-                         override_problems))
+    result.update(_apply(overrides, tuple(k for k in INT_KEYS + FLOAT_KEYS + ("server",)
+                                          if k not in ("num_workers", "db_max_connections")), override_problems))
     override_problems += _unknown_overrides(overrides)
     result.update(vcpus=vcpus, memory_mb=memory_mb, instances=instances, request_timeout=request_timeout,
-                  worker_memory_mb=worker_memory_mb, database=database, redis_bundled=redis, postgres_bundled=postgres,
+                  worker_memory_mb=worker_memory_mb, database=database, redis_bundled=redis, redis_external=redis_external,
+                  postgres_bundled=postgres,
                   edge=edge, edge_buffer_kb=edge_buffer_kb, healthcheck_timeout=healthcheck_timeout,
                   readiness_timeout=readiness_timeout, blue_green=blue_green, proxy_memory_mb=proxy_memory_mb,
                   monitoring=monitoring)
@@ -273,17 +283,21 @@ def _edge(result, why, workers, buffer_kb, vcpus, request_timeout):
                                         "the least recently seen is dropped first")
 
 
-def _database(result, why, database, postgres, instances, workers):
+def _database(result, why, database, postgres, instances, workers, stated_max_connections=None):
     if not database:
         return
     clients = instances * workers
     reserve = PG_SUPERUSER_RESERVED + PG_ADMIN_HEADROOM
-    if postgres:
+    if stated_max_connections is not None:
+        result["db_max_connections"] = stated_max_connections
+        why["db_max_connections"] = "litellm_sizing_overrides.db_max_connections (shared by %d proxy set(s))" % instances
+    elif postgres:
         result["db_max_connections"] = max(100, clients * DB_POOL_DEFAULT + reserve)
         why["db_max_connections"] = "bundled Postgres: instances x workers x %d + %d reserved, at least 100" % (DB_POOL_DEFAULT, reserve)
     else:
         result["db_max_connections"] = 100
-        why["db_max_connections"] = "external Postgres: its default; set litellm_postgres_max_connections to yours"
+        why["db_max_connections"] = ("external Postgres shared by %d proxy set(s): Postgres' default; set "
+                                     "litellm_sizing_overrides.db_max_connections to yours" % instances)
     result["database_connection_pool_limit"] = int(_clamp((result["db_max_connections"] - reserve) // clients, DB_POOL_MIN, DB_POOL_MAX))
     why["database_connection_pool_limit"] = "(max_connections - %d reserved) / (instances x workers), %d..%d" % (
         reserve, DB_POOL_MIN, DB_POOL_MAX)
@@ -384,7 +398,7 @@ def sizing_problems(s):
                 "database connections: %d instances%s x %d workers x pool %d + %d reserved = %d > max_connections %d"
                 % (sets, " (one more while a blue/green switch runs both)" if s.get("blue_green") else "", workers,
                    s["database_connection_pool_limit"], PG_SUPERUSER_RESERVED, used, s["db_max_connections"]))
-    if s.get("redis_bundled"):
+    if s.get("redis_bundled") or s.get("redis_external"):
         redis_clients = 2 * s["instances"] * workers * s["redis_max_connections"]
         if redis_clients > s["redis_maxclients"]:
             problems.append("redis clients: 2 x %d instances x %d workers x pool %d = %d > maxclients %d"

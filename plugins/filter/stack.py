@@ -184,6 +184,29 @@ def _merge(base, override):
     return out
 
 
+def redis_external(settings):
+    """A Redis the role does not run (litellm_redis_host): one that several proxies share."""
+    return len(str(settings.get("litellm_redis_host") or "").strip()) > 0
+
+
+def redis_any(settings):
+    """Some Redis the proxy talks to: the bundled one or an external one."""
+    return _bool(settings.get("litellm_redis_enabled", False)) or redis_external(settings)
+
+
+def _redis_endpoint(settings):
+    """(host, port) the proxy reaches its Redis on."""
+    if redis_external(settings):
+        return str(settings["litellm_redis_host"]).strip(), int(settings.get("litellm_redis_port", REDIS_PORT))
+    return REDIS_HOST, REDIS_PORT
+
+
+def _redis_coordination(settings):
+    """The router keeps its cooldowns and deployment usage (rpm/tpm) in Redis, so every instance and
+    every worker sees them (litellm_redis_coordination; its default: an external, shared Redis)."""
+    return redis_any(settings) and _bool(settings.get("litellm_redis_coordination", redis_external(settings)))
+
+
 def database_enabled(settings):
     """Database mode: the bundled Postgres or an external DATABASE_URL."""
     return _bool(settings.get("litellm_postgres_enabled")) or len(settings.get("litellm_database_url") or "") > 0
@@ -197,6 +220,7 @@ def litellm_sizing_inputs(settings):
         "instances": settings["litellm_instances"],
         "request_timeout": settings["litellm_request_timeout"],
         "redis_bundled": _bool(settings["litellm_redis_enabled"]),
+        "redis_external": redis_external(settings),
         "postgres_bundled": _bool(settings["litellm_postgres_enabled"]),
         "database": database_enabled(settings),
         "edge": _bool(settings["litellm_edge_enabled"]),
@@ -286,9 +310,11 @@ def _config(s, sizing, features):
             litellm_settings["prometheus_exclude_labels"] = list(s["litellm_prometheus_exclude_labels"])
         if int(s["litellm_prometheus_max_series_per_metric"]) > 0:
             litellm_settings["prometheus_metrics_max_series_per_metric"] = int(s["litellm_prometheus_max_series_per_metric"])
-    if _bool(s["litellm_cache_enabled"]) and _bool(s["litellm_redis_enabled"]):
+    if _bool(s["litellm_cache_enabled"]) and redis_any(s):
+        # the namespace prefixes every cached key: fleets (or tenants) that share one Redis keep apart
         litellm_settings.update(cache=True, cache_params={
-            "type": "redis", "ttl": int(s["litellm_cache_ttl_seconds"]), "namespace": "litellm.cache"})
+            "type": "redis", "ttl": int(s["litellm_cache_ttl_seconds"]),
+            "namespace": str(s.get("litellm_cache_namespace") or "litellm.cache")})
 
     general_settings = {
         "master_key": "os.environ/LITELLM_MASTER_KEY",
@@ -314,6 +340,11 @@ def _config(s, sizing, features):
         "retry_policy": dict(RETRY_POLICY),
         "allowed_fails_policy": dict(ALLOWED_FAILS_POLICY),
     }
+    if _redis_coordination(s):
+        host, port = _redis_endpoint(s)
+        router_settings.update(redis_host=host, redis_port=port)
+        if _redis_password_set(s):
+            router_settings["redis_password"] = "os.environ/REDIS_PASSWORD"
     return {
         "model_list": list(s["litellm_model_list"]),
         "litellm_settings": _merge(litellm_settings, s["litellm_litellm_settings"]),
@@ -342,9 +373,9 @@ def _container_env(s, sizing, features, health_port):
     if _bool(s["litellm_prometheus_enabled"]):
         # every worker's samples summed on a scrape (without it each scrape sees one worker's counters)
         env["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
-    if _bool(s["litellm_redis_enabled"]):
-        env.update(REDIS_HOST=REDIS_HOST, REDIS_PORT=str(REDIS_PORT),
-                   REDIS_MAX_CONNECTIONS=str(sizing["redis_max_connections"]))
+    if redis_any(s):
+        host, port = _redis_endpoint(s)
+        env.update(REDIS_HOST=host, REDIS_PORT=str(port), REDIS_MAX_CONNECTIONS=str(sizing["redis_max_connections"]))
     env.update({str(k): str(v) for k, v in (s["litellm_environment"] or {}).items()})
     return env
 
@@ -373,6 +404,12 @@ def _command(sizing, port_for_metrics):
     return command
 
 
+def _redis_password_set(s):
+    """Whether the proxy authenticates to its Redis: the bundled one always has a password (generated
+    once); an external one when litellm_redis_password is given."""
+    return _bool(s.get("litellm_redis_enabled", False)) or len(str(s.get("litellm_redis_password") or "")) > 0
+
+
 def _secrets(s, features):
     """The secrets the role keeps in .env: names and rules, never values (secrets.py resolves them)."""
     specs = [
@@ -386,6 +423,11 @@ def _secrets(s, features):
     if _bool(s["litellm_redis_enabled"]):
         specs.append({"name": "REDIS_PASSWORD", "setting": "litellm_redis_password",
                       "rotate_var": "litellm_redis_password_rotate", "prefix": ""})
+    elif redis_external(s):
+        # the shared Redis' own password: taken as given, never generated (an invented one would not match)
+        specs.append({"name": "REDIS_PASSWORD", "setting": "litellm_redis_password",
+                      "rotate_var": "litellm_redis_password_rotate", "prefix": "", "generate": False,
+                      "consequence": "Every proxy of the fleet must use the shared Redis' current password."})
     if _bool(s["litellm_postgres_enabled"]):
         specs.append({"name": "POSTGRES_PASSWORD", "setting": "litellm_postgres_password",
                       "rotate_var": "litellm_postgres_password_rotate", "prefix": "",
@@ -639,11 +681,16 @@ def litellm_stack(settings, sizing, version_info, image):
         "image": image,
         "database": database_enabled(settings),
         "local_url": local_url(settings),
+        # the CA the host's own clients of local_url trust: the self-signed certificate when local_url is https
+        "local_ca_path": tls["local_ca_path"] if tls and tls["redirect"] else None,
         "container_config": CONTAINER_CONFIG,
         "container_port": CONTAINER_PORT,
         "health_port": health_port,
         "edge_config": EDGE_CONFIG,
         "edge_metrics_port": EDGE_METRICS_PORT,
+        "redis": {"external": redis_external(settings), "host": _redis_endpoint(settings)[0],
+                  "port": _redis_endpoint(settings)[1], "coordination": _redis_coordination(settings)}
+        if redis_any(settings) else None,
         "postgres_host": POSTGRES_HOST,
         "postgres_port": POSTGRES_PORT,
         "env_file": env_file,

@@ -123,3 +123,13 @@ class TestResolveSecrets:
     def test_unprefixed_secret(self):
         out = f.resolve_secrets({}, [{"name": "REDIS_PASSWORD", "prefix": ""}])
         assert re.fullmatch(r"[0-9a-f]{64}", out["values"]["REDIS_PASSWORD"])
+
+
+def test_a_secret_that_is_never_generated_is_written_only_when_supplied():
+    spec = [{"name": "REDIS_PASSWORD", "setting": "litellm_redis_password", "rotate_var": "r", "generate": False}]
+    absent = f.resolve_secrets({}, spec, {"litellm_redis_password": ""})
+    assert absent["values"] == {} and absent["generated"] == []
+    given = f.resolve_secrets({}, spec, {"litellm_redis_password": "shared-pass"})
+    assert given["values"] == {"REDIS_PASSWORD": "shared-pass"} and given["supplied"] == ["REDIS_PASSWORD"]
+    kept = f.resolve_secrets({"REDIS_PASSWORD": "shared-pass"}, spec, {"litellm_redis_password": ""})
+    assert kept["values"] == {"REDIS_PASSWORD": "shared-pass"} and kept["kept"] == ["REDIS_PASSWORD"]

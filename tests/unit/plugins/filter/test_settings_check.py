@@ -206,3 +206,33 @@ def test_tls_ports_versions_and_a_lone_certificate_are_named():
     assert problems(litellm_edge_tls_port=4443, litellm_edge_tls_private_key="-----BEGIN PRIVATE KEY-----", **base) == [
         "litellm_edge_tls_certificate and litellm_edge_tls_private_key go together: give both (PEM text), or neither "
         "for a self-signed pair"]
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"litellm_redis_enabled": True, "litellm_redis_host": "redis.fleet", "litellm_redis_port": 6379,
+      "litellm_redis_image": "redis:7.4.2-bookworm"},
+     "litellm_redis_enabled and litellm_redis_host are both set"),
+    ({"litellm_redis_host": "redis fleet", "litellm_redis_port": 6379}, "litellm_redis_host must be a host name or an IP address"),
+    ({"litellm_redis_host": "10.0.0.5", "litellm_redis_port": 0}, "litellm_redis_port must be"),
+    ({"litellm_cache_enabled": True}, "litellm_cache_enabled: true needs the Redis it caches in"),
+    ({"litellm_redis_coordination": True}, "litellm_redis_coordination: true needs a Redis"),
+    ({"litellm_cache_namespace": "a b"}, "litellm_cache_namespace must be"),
+])
+def test_redis_settings_name_their_variable(changes, expected):
+    found = problems(**changes)
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_an_external_redis_serves_the_cache_and_the_router():
+    assert problems(litellm_redis_host="redis.fleet.internal", litellm_redis_port=6380, litellm_cache_enabled=True,
+                    litellm_redis_coordination=True, litellm_cache_namespace="team-a:cache") == []
+    assert problems(litellm_redis_host="fd00::5", litellm_redis_port=6379, litellm_redis_enabled=False) == []
+
+
+def test_the_fleet_group_must_exist_in_the_inventory():
+    settings = dict(GOOD, litellm_fleet_group="proxies")
+    assert litellm_settings_problems(settings, ["all", "ungrouped", "proxies"]) == []
+    found = litellm_settings_problems(settings, ["all", "ungrouped", "litellm_fleet", "edge"])
+    assert found == ["litellm_fleet_group names 'proxies', which the inventory does not have (groups: edge, "
+                     "litellm_fleet): the sizing model would count 1 instance where a fleet shares the database and Redis"]
+    assert litellm_settings_problems(settings) == []   # no inventory given: not judged

@@ -238,3 +238,34 @@ def test_monitoring_takes_its_budget_from_the_proxy():
     assert litellm_sizing(dict(host, memory_mb=2048, vcpus=1, monitoring=True))["prometheus_mem_limit_mb"] == 256
     assert litellm_sizing(dict(host, memory_mb=262144, vcpus=64, monitoring=True))["prometheus_mem_limit_mb"] == 2048
     assert litellm_sizing(dict(host, monitoring=True), {"prometheus_mem_limit_mb": 1024})["prometheus_mem_limit_mb"] == 1024
+
+
+def test_a_fleet_too_large_for_the_shared_database_is_refused_with_the_arithmetic():
+    # 12 hosts of 8 vCPUs (8 workers each) at the smallest pool still need 13 x 8 x 2 connections
+    s = litellm_sizing({"vcpus": 8, "memory_mb": 32768, "instances": 12, "database": True, "edge": True,
+                        "blue_green": True})
+    assert s["database_connection_pool_limit"] == 2
+    assert s["problems"] == [
+        "database connections: 13 instances (one more while a blue/green switch runs both) x 8 workers x pool 2 "
+        "+ 3 reserved = 211 > max_connections 100"]
+    assert "litellm_sizing_overrides.db_max_connections" in s["why"]["db_max_connections"]
+    # the shared database's real max_connections, stated by the operator, fits the fleet
+    bigger = litellm_sizing({"vcpus": 8, "memory_mb": 32768, "instances": 12, "database": True, "edge": True,
+                             "blue_green": True}, {"db_max_connections": 400})
+    # the pools are divided out of the stated max_connections: (400 - 13) // (13 x 8) = 3
+    assert bigger["problems"] == [] and bigger["db_max_connections"] == 400
+    assert bigger["database_connection_pool_limit"] == 3
+    assert 13 * 8 * bigger["database_connection_pool_limit"] + 3 <= bigger["db_max_connections"]
+    assert "litellm_sizing_overrides.db_max_connections" in bigger["why"]["db_max_connections"]
+
+
+def test_an_external_redis_sizes_the_client_pool_and_checks_the_shared_maxclients():
+    s = litellm_sizing({"vcpus": 4, "memory_mb": 8192, "instances": 3, "redis_external": True})
+    assert s["redis_max_connections"] == 50 and s["redis_maxclients"] == 10000
+    assert "redis_mem_limit_mb" not in s and s["redis_external"] is True and s["redis_bundled"] is False
+    assert "3 instance(s)" in s["why"]["redis_maxclients"]
+    small = litellm_sizing({"vcpus": 4, "memory_mb": 8192, "instances": 3, "redis_external": True},
+                           {"redis_maxclients": 500})
+    workers = small["num_workers"]
+    assert small["problems"] == ["redis clients: 2 x 3 instances x %d workers x pool 50 = %d > maxclients 500"
+                                 % (workers, 2 * 3 * workers * 50)]

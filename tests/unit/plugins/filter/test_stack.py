@@ -31,8 +31,12 @@ def settings(**changes):
          for name, value in yaml.safe_load(DEFAULTS.read_text()).items()}
     s.update(litellm_model_list=MODELS, litellm_sizing_vcpus=4, litellm_sizing_memory_mb=8192)
     s.update(changes)
-    if s["litellm_redis_enabled"] is None:   # its default follows the cache
-        s["litellm_redis_enabled"] = s["litellm_cache_enabled"]
+    if s["litellm_redis_enabled"] is None:   # its default follows the cache unless the Redis is external
+        s["litellm_redis_enabled"] = s["litellm_cache_enabled"] and not s["litellm_redis_host"]
+    if s["litellm_redis_coordination"] is None:   # its default: on with an external Redis
+        s["litellm_redis_coordination"] = bool(s["litellm_redis_host"])
+    if s["litellm_instances"] is None:   # the fleet group's size; no group here
+        s["litellm_instances"] = 1
     return s
 
 
@@ -378,7 +382,7 @@ def test_tls_at_the_edge_model():
         assert suite.startswith("ECDHE-") and ("GCM" in suite or "CHACHA20" in suite), suite
     # the plain port redirects, so the host's own checks speak TLS and trust the self-signed certificate
     assert st["local_url"] == "https://127.0.0.1:4443"
-    assert tls["self_signed"] and tls["local_ca_path"] == "/opt/litellm/tls-certificate.pem"
+    assert tls["self_signed"] and tls["local_ca_path"] == st["local_ca_path"] == "/opt/litellm/tls-certificate.pem"
     # haproxy -c loads the candidate certificate and key where haproxy.cfg names them
     argv = shlex.split(st["validate_edge_command"].replace("%s", "CANDIDATE"))
     assert "/opt/litellm/candidate/edge-tls.pem:/usr/local/etc/haproxy/tls.pem:ro" in argv
@@ -387,7 +391,7 @@ def test_tls_at_the_edge_model():
 def test_tls_without_redirect_keeps_the_plain_local_url_and_a_supplied_pair_trusts_the_system():
     st = stack(litellm_edge_tls_enabled=True, litellm_edge_http_redirect=False, litellm_edge_tls_http2=False,
                litellm_edge_tls_certificate="-----BEGIN CERTIFICATE-----...", litellm_edge_tls_min_version="TLSv1.3")
-    assert st["local_url"] == "http://127.0.0.1:4000" and not st["tls"]["redirect"]
+    assert st["local_url"] == "http://127.0.0.1:4000" and not st["tls"]["redirect"] and st["local_ca_path"] is None
     assert st["tls"]["alpn"] == "http/1.1" and st["tls"]["min_version"] == "TLSv1.3"
     assert not st["tls"]["self_signed"] and st["tls"]["local_ca_path"] is None
     with pytest.raises(AnsibleFilterError, match="litellm_edge_tls_min_version must be one of TLSv1.2, TLSv1.3"):
@@ -397,3 +401,31 @@ def test_tls_without_redirect_keeps_the_plain_local_url_and_a_supplied_pair_trus
 def test_local_url_on_the_tls_port():
     assert litellm_local_url("0.0.0.0", 4000, 8443) == "https://127.0.0.1:8443"
     assert litellm_local_url("::1", 4000, None) == "http://[::1]:4000"
+
+
+def test_an_external_shared_redis_carries_the_cache_and_the_routers_state():
+    m, sizing = stack_and_sizing(litellm_redis_host="fleet-redis", litellm_redis_port=6380, litellm_cache_enabled=True,
+                                 litellm_redis_password="shared", litellm_cache_namespace="fleet-a", litellm_instances=3)
+    assert m["redis"] == {"external": True, "host": "fleet-redis", "port": 6380, "coordination": True}
+    env = m["container_env"]
+    assert env["REDIS_HOST"] == "fleet-redis" and env["REDIS_PORT"] == "6380"
+    assert env["REDIS_MAX_CONNECTIONS"] == str(sizing["redis_max_connections"])
+    assert m["config"]["litellm_settings"]["cache_params"] == {"type": "redis", "ttl": 600, "namespace": "fleet-a"}
+    router = m["config"]["router_settings"]
+    assert (router["redis_host"], router["redis_port"], router["redis_password"]) == (
+        "fleet-redis", 6380, "os.environ/REDIS_PASSWORD")
+    spec = [x for x in m["secrets"] if x["name"] == "REDIS_PASSWORD"]
+    assert spec and spec[0]["generate"] is False
+    assert sizing["redis_maxclients"] == 10000 and "redis_mem_limit_mb" not in sizing
+
+
+def test_the_router_shares_its_state_only_when_asked_or_with_an_external_redis():
+    bundled = stack(litellm_cache_enabled=True)
+    assert bundled["redis"]["coordination"] is False and "redis_host" not in bundled["config"]["router_settings"]
+    assert bundled["config"]["litellm_settings"]["cache_params"]["namespace"] == "litellm.cache"
+    asked = stack(litellm_cache_enabled=True, litellm_redis_coordination=True)["config"]["router_settings"]
+    assert (asked["redis_host"], asked["redis_port"], asked["redis_password"]) == ("redis", 6379, "os.environ/REDIS_PASSWORD")
+    no_password = stack(litellm_redis_host="10.0.0.7")
+    assert "redis_password" not in no_password["config"]["router_settings"]
+    assert "cache" not in no_password["config"]["litellm_settings"]   # the cache stays opt-in
+    assert stack()["redis"] is None
