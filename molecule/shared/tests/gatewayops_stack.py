@@ -8,7 +8,7 @@ is defined instead of repeated in every test file.
 - proxy_settings() resolves the proxy role's variables the way a play sees them: the role's
   defaults, then the scenario's group_vars, then whatever the caller adds (a converge's
   include_role vars).
-- read_env()/master_key() parse a host's .env with the collection's own dotenv_parse, the
+- read_env()/read_env_file()/master_key() parse a host's .env with the collection's own dotenv_parse, the
   parser the roles use.
 
 Each scenario's tests/conftest.py puts this directory on sys.path; the collection is importable
@@ -127,6 +127,12 @@ MODEL_LIST = STACK["litellm_model_list"]
 def read_env(host, path=None):
     """The host's .env (default: the scenario's project directory) as the roles parse it."""
     return dotenv_parse(host.file(path or f"{PROJECT_DIR}/.env").content_string)
+
+
+def read_env_file(path):
+    """A .env file the controller itself can read (the scenarios' project directories are on the
+    host too), as the roles parse it."""
+    return dotenv_parse(Path(path).read_text())
 
 
 def master_key(host, path=None):
