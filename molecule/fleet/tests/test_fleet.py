@@ -103,11 +103,16 @@ def test_the_sizing_model_counted_the_fleet_group():
 
 def test_the_good_rollout_changed_every_host_one_at_a_time_behind_the_load_gate():
     run, before, after = _run("good"), _outcomes("converge"), _outcomes("good")
+    # the LiteLLM containers before the good rollout and after it (before the bad one)
+    containers, kept = (json.loads((RESULTS / f"rollout-{r}" / "containers-before.json").read_text()) for r in ("good", "bad"))
     assert run["rc"] == 0
     for n in HOSTS:
-        h = after[HOSTS[n]["name"]]
-        assert h["outcome"] == "changed" and h["config_sha256"] != before[HOSTS[n]["name"]]["config_sha256"]
-        assert h["colour"] != before[HOSTS[n]["name"]]["colour"]     # a blue/green switch on each host
+        h, was = after[HOSTS[n]["name"]], before[HOSTS[n]["name"]]
+        assert h["outcome"] == "changed" and h["config_sha256"] == was["config_sha256"], h
+        # the new body limit is live on every host through a hitless reload: same colour, same container
+        assert "content-length) gt %d " % (16 * 1024 * 1024) in (HOSTS[n]["dir"] / "edge" / "haproxy.cfg").read_text()
+        assert h["colour"] == was["colour"]
+    assert containers == kept
     # serial 1: each host's load gate passed before the next host's deployment began
     out = run["stdout"]
     gate_task = "TASK [gatewayops.litellm.proxy : Load-test the host before the next batch]"
