@@ -5,6 +5,8 @@
 #   $PREFIX/debian-root:bookworm   debian:bookworm-slim if a registry answers, else debootstrap + docker import
 #   $PREFIX/debian:bookworm        + the host CA bundle (pip/apt behind the TLS-inspecting egress proxy)
 #   $PREFIX/litellm:$LITELLM_VERSION   litellm[proxy] + prometheus-client, non-root, `litellm` entrypoint
+#   $PREFIX/litellm-db:$LITELLM_VERSION   TEST-ONLY: + Prisma's WebAssembly engines behind prisma-wasm/ (database
+#                                  mode); built only when named: `tests/images/build.sh litellm-db`
 #   $PREFIX/redis:7  $PREFIX/postgres:15  $PREFIX/haproxy:2.6  $PREFIX/fake-openai:latest  $PREFIX/molecule-debian:bookworm
 #   $PREFIX/prometheus:2  $PREFIX/alertmanager:0   (Debian's packages, laid out as prom/prometheus and prom/alertmanager)
 #
@@ -65,6 +67,7 @@ build_image() {
   local ctx inputs
   ctx="$(mktemp -d /var/tmp/gatewayops-ctx.XXXXXX)"
   cp -a "$here/$name/." "$ctx/"
+  rm -rf "$ctx"/*/node_modules   # a developer's npm install: the image installs from the lock file
   local extra
   for extra in "$@"; do cp "${extra%%:*}" "$ctx/${extra#*:}"; done
   inputs="$( { hash_dir "$ctx"; image_id "$parent"; echo "LITELLM_VERSION=$LITELLM_VERSION"; } | sha256sum | cut -c1-64)"
@@ -90,7 +93,9 @@ want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done;
 [ -r "$HOST_CA_BUNDLE" ] || die "host CA bundle $HOST_CA_BUNDLE is not readable"
 build_root
 build_image base "$PREFIX/debian:bookworm" "$PREFIX/debian-root:bookworm" "$HOST_CA_BUNDLE:host-ca-bundle.crt"
-want litellm && build_image litellm "$PREFIX/litellm:$LITELLM_VERSION" "$PREFIX/debian:bookworm"
+{ want litellm || want litellm-db; } && build_image litellm "$PREFIX/litellm:$LITELLM_VERSION" "$PREFIX/debian:bookworm"
+# TEST-ONLY database mode (Prisma's WebAssembly engines behind our translation layer): litellm-db/Dockerfile
+want litellm-db && build_image litellm-db "$PREFIX/litellm-db:$LITELLM_VERSION" "$PREFIX/litellm:$LITELLM_VERSION"
 want redis && build_image redis "$PREFIX/redis:7" "$PREFIX/debian:bookworm"
 want postgres && build_image postgres "$PREFIX/postgres:15" "$PREFIX/debian:bookworm"
 want haproxy && build_image haproxy "$PREFIX/haproxy:2.6" "$PREFIX/debian:bookworm"
