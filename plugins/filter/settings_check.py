@@ -29,6 +29,7 @@ from ansible_collections.gatewayops.litellm.plugins.filter.tls import litellm_ed
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+_PG_SETTING = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ENV_REFERENCE = "os.environ/"
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^[0-9a-f:.]+$")
@@ -131,6 +132,22 @@ def _redis_problems(s):
     return problems
 
 
+def _postgres_settings_problems(settings):
+    if settings in (None, ""):
+        return []
+    if not isinstance(settings, dict):
+        return ["litellm_postgres_settings must be a mapping of Postgres parameter names to values (got %r)" % (settings,)]
+    problems = []
+    for name, value in settings.items():
+        if not isinstance(name, str) or not _PG_SETTING.match(name):
+            problems.append("litellm_postgres_settings: %r is not a Postgres parameter name (lower-case letters, "
+                            "digits and '_', e.g. shared_preload_libraries)" % (name,))
+        elif isinstance(value, bool) or not isinstance(value, (str, int, float)) or _CONTROL.search(str(value)):
+            problems.append("litellm_postgres_settings.%s must be a string or a number without control "
+                            "characters (got %r)" % (name, value))
+    return problems
+
+
 def litellm_settings_problems(settings, inventory_groups=None):
     """Problems with the proxy role's variables (empty list: all good). Only the failing ones.
     inventory_groups: the inventory's group names, to check litellm_fleet_group against."""
@@ -162,6 +179,7 @@ def litellm_settings_problems(settings, inventory_groups=None):
         problems.append("litellm_postgres_enabled and litellm_database_url are both set: use the bundled Postgres "
                         "or an external database, not both")
     problems += _redis_problems(s)
+    problems += _postgres_settings_problems(s.get("litellm_postgres_settings"))
     names = [m.get("model_name") for m in s.get("litellm_model_list") or [] if isinstance(m, dict)]
     missing = [model for model in s.get("litellm_required_models") or [] if model not in names]
     if missing:

@@ -17,8 +17,9 @@ from ansible.errors import AnsibleFilterError
 
 # Measured on litellm 1.108.7 (research/litellm-tuning.md): a worker settles at 335-360 MB RSS,
 # the master (gunicorn arbiter or uvicorn supervisor) at about 320 MB. The budget doubles the
-# worker figure for growth between recycles; Prisma's query engine (database mode) keeps its
-# high-water mark, so database mode gets 2 GiB per worker.
+# worker figure for growth between recycles. Database mode (Molecule database, 1.108.7 with the
+# test-only WebAssembly query engine): a worker with its engine measured 890-942 MiB after about
+# 13,000 requests at c=100; 2 GiB per worker keeps the same twofold headroom.
 WORKER_MEMORY_MB = 768
 WORKER_MEMORY_DB_MB = 2048
 MASTER_MEMORY_MB = 384
@@ -33,7 +34,10 @@ REDIS_POOL_PER_WORKER = 50    # redis-py BlockingConnectionPool default
 REDIS_DEFAULT_MAXCLIENTS = 10000  # Redis' own default, assumed for a Redis the role does not run
 RECYCLE_AFTER_REQUESTS = 10000
 HEALTHCHECK_START_PERIOD = 60
-HEALTHCHECK_START_PERIOD_DB = 300   # first boot runs Prisma migrations
+# database mode: the first boot migrates an empty database before the server binds. Measured with
+# the test-only litellm-db image (Molecule database): 31-40 s to serving on 2 vCPUs, 39-56 s by hand
+# on 1 CPU (220 migrations); about 3x the slowest, for CPUs 2-3x slower
+HEALTHCHECK_START_PERIOD_DB = 150
 STOP_GRACE_HEADROOM = 20            # gunicorn's graceful_timeout is GRACEFUL_SHUTDOWN_TIMEOUT + 10
 EDGE_MAXCONN_PER_WORKER = 512       # concurrent client connections the edge takes per LiteLLM worker
 EDGE_MAXCONN_MIN = 1024
@@ -211,6 +215,9 @@ def litellm_sizing(host, overrides=None):
     result["graceful_shutdown_seconds"] = request_timeout
     result["stop_grace_period_seconds"] = request_timeout + STOP_GRACE_HEADROOM
     result["healthcheck_start_period_seconds"] = HEALTHCHECK_START_PERIOD_DB if database else HEALTHCHECK_START_PERIOD
+    why["healthcheck_start_period_seconds"] = (
+        "database mode: the first boot migrates an empty database (measured 31-56 s), about 3x that" if database else
+        "LiteLLM imports and starts its workers in 15-25 s; failed probes before this do not count")
     why["graceful_shutdown_seconds"] = "= request_timeout: a stop lets the longest allowed request finish"
     why["stop_grace_period_seconds"] = "graceful shutdown + %d s before SIGKILL" % STOP_GRACE_HEADROOM
     _timers(result, why, healthcheck_timeout, readiness_timeout, postgres)

@@ -70,6 +70,23 @@ def litellm_version_info(version, accept_vulnerable=False):
     return {"version": canonical, "features": features, "vulnerabilities": vulnerabilities, "problems": problems}
 
 
+def litellm_schema_problems(applied, shipped, image):
+    """Why `image` must not run on a database whose LiteLLM ledger lists `applied` migrations, when
+    the image ships `shipped` ones: any applied migration the image lacks was written by a newer
+    release, and LiteLLM's migrations only go forward. Empty when the image knows every one."""
+    if not isinstance(applied, (list, tuple)) or not isinstance(shipped, (list, tuple)):
+        raise AnsibleFilterError("litellm_schema_problems expects two lists of migration names")
+    unknown = sorted(set(name.strip() for name in applied if name.strip()) - set(name.strip() for name in shipped))
+    if not unknown:
+        return []
+    listed = ", ".join(unknown[:5]) + (" and %d more" % (len(unknown) - 5) if len(unknown) > 5 else "")
+    return ["The database was migrated by a newer LiteLLM than %s: %d applied migration(s) are not in this release (%s). "
+            "LiteLLM's migrations only go forward (Prisma has no down migrations), so this release would run on a schema "
+            "it was never written for. Deploy the release that migrated the database (or a newer one), or restore a "
+            "database backup taken before that upgrade; litellm_allow_newer_schema: true accepts the risk."
+            % (image, len(unknown), listed)]
+
+
 class FilterModule(object):
     def filters(self):
-        return {"litellm_version_info": litellm_version_info}
+        return {"litellm_version_info": litellm_version_info, "litellm_schema_problems": litellm_schema_problems}

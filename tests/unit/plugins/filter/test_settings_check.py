@@ -236,3 +236,19 @@ def test_the_fleet_group_must_exist_in_the_inventory():
     assert found == ["litellm_fleet_group names 'proxies', which the inventory does not have (groups: edge, "
                      "litellm_fleet): the sizing model would count 1 instance where a fleet shares the database and Redis"]
     assert litellm_settings_problems(settings) == []   # no inventory given: not judged
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({"Shared Preload": "x"}, "litellm_postgres_settings: 'Shared Preload' is not a Postgres parameter name"),
+    ({"work_mem": {"a": 1}}, "litellm_postgres_settings.work_mem must be a string or a number"),
+    ({"log_line_prefix": "a\nb"}, "litellm_postgres_settings.log_line_prefix must be a string or a number"),
+    (["shared_preload_libraries=pg_stat_statements"], "litellm_postgres_settings must be a mapping"),
+])
+def test_postgres_settings_name_their_variable(settings, expected):
+    found = problems(litellm_postgres_settings=settings)
+    assert len(found) == 1 and expected in found[0]
+
+
+def test_postgres_settings_take_parameter_names_and_scalar_values():
+    assert problems(litellm_postgres_settings={
+        "shared_preload_libraries": "pg_stat_statements", "work_mem": "8MB", "pg_stat_statements.max": 5000}) == []

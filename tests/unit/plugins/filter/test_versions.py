@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gatewayops.litellm.plugins.filter.versions import litellm_version_info
+from ansible_collections.gatewayops.litellm.plugins.filter.versions import litellm_schema_problems, litellm_version_info
 
 
 @pytest.mark.parametrize("version", ["1.82.7", "1.82.8", "v1.82.8"])
@@ -52,3 +52,24 @@ def test_tags_with_suffixes_are_understood():
 def test_garbage_is_rejected():
     with pytest.raises(AnsibleFilterError, match="must look like"):
         litellm_version_info("latest")
+
+
+SHIPPED = ["20250101000000_base", "20250301000000_spend_index"]
+
+
+def test_a_release_that_ships_every_applied_migration_may_run():
+    assert litellm_schema_problems(SHIPPED, SHIPPED + ["20250401000000_not_applied_yet"], "img") == []
+    assert litellm_schema_problems([], SHIPPED, "img") == []
+
+
+def test_a_database_migrated_by_a_newer_release_is_named_with_its_migrations():
+    applied = SHIPPED + ["20260601000000_future_%d" % n for n in range(7)]
+    problem, = litellm_schema_problems(applied, SHIPPED, "litellm:1.84.0")
+    assert "newer LiteLLM than litellm:1.84.0: 7 applied migration(s)" in problem
+    assert "20260601000000_future_0" in problem and "and 2 more" in problem
+    assert "litellm_allow_newer_schema" in problem
+
+
+def test_schema_problems_need_lists():
+    with pytest.raises(AnsibleFilterError):
+        litellm_schema_problems("20250101000000_base", SHIPPED, "img")
