@@ -144,9 +144,10 @@ class Bench(object):
         started = time.monotonic()
         container_name, key = stack.deploy(name, role_vars, self.log)
         deploy_s = time.monotonic() - started
-        # what a request costs is the CPU of every container of the stack: the proxy, its edge, its Redis
+        # what a request costs is the CPU of every container of the stack: the proxy, its edge, its
+        # Redis, its Postgres (database mode)
         members, roles = [probe.Container(container_name)], ["proxy"]
-        for service in ("edge", "redis"):
+        for service in ("edge", "redis", "postgres"):
             other = stack.service_container_name(name, service)
             if other:
                 members.append(probe.Container(other))
@@ -525,7 +526,8 @@ def main(argv=None):
             unknown = sorted((chosen or set()) - set(known))
             if unknown:
                 sys.exit("%s not in plan %s: %s (it has %s)" % (what, the_plan.name, ", ".join(unknown), ", ".join(known)))
-    problems = stack.preflight()
+    problems = stack.preflight(tuple(sorted({image for name in variants for key, image in plan.VARIANTS[name].vars.items()
+                                             if key in ("litellm_base_image", "litellm_postgres_image")})))
     if problems:
         sys.exit("cannot run:\n- " + "\n- ".join(problems))
     results_dir = args.results or (HERE / "results" / ("" if the_plan is plan.FULL else the_plan.name))

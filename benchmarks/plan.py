@@ -21,6 +21,9 @@ PROJECT_PREFIX = "litellm-bench-"            # compose project litellm-bench-<va
 PROJECT_ROOT = "/opt/litellm-bench"          # project dir /opt/litellm-bench/<variant>
 IMAGE_PREFIX = "gatewayops-test"
 LITELLM_IMAGE = IMAGE_PREFIX + "/litellm:1.108.7"
+# TEST-ONLY: LiteLLM's database mode on Prisma's WebAssembly engines (tests/images/litellm-db)
+LITELLM_DB_IMAGE = IMAGE_PREFIX + "/litellm-db:1.108.7"
+POSTGRES_IMAGE = IMAGE_PREFIX + "/postgres:15"
 REDIS_IMAGE = IMAGE_PREFIX + "/redis:7"
 EDGE_IMAGE = IMAGE_PREFIX + "/haproxy:2.6"
 BACKEND_IMAGE = IMAGE_PREFIX + "/fake-openai:latest"
@@ -126,6 +129,12 @@ VARIANTS = {v.name: v for v in [
             "the sized configuration (c) without PYTHON_GC_THRESHOLD"),
     Variant("no-recycle", "(c) without recycling", "ablation", dict(NO_RECYCLING),
             "the sized configuration (c) with max_requests_before_restart 0"),
+    # database mode: the bundled Postgres sized by the role; every request's spend log and the
+    # master key's spend go through LiteLLM's batch writer (test-only engines, see the README)
+    Variant("database", "(c) in database mode", "ablation",
+            {"litellm_postgres_enabled": True, "litellm_base_image": LITELLM_DB_IMAGE, "litellm_postgres_image": POSTGRES_IMAGE},
+            "the sized configuration (c) with litellm_postgres_enabled: true (bundled Postgres, spend logs; "
+            "TEST-ONLY image litellm-db with Prisma's WebAssembly engines)"),
 ]}
 
 # What each ablation variant takes away from (c) and what that feature buys; the baseline is
@@ -148,6 +157,9 @@ ABLATIONS = (
     ("uv-2w", "gunicorn instead of uvicorn (2 workers each)", "sized",
      "a worker that exits is replaced by the master without dropping the port; 1 s instead of 49 s without "
      "completions per recycle (README recycling table)"),
+    ("sized", "database mode (bundled Postgres, spend logs, test-only engines)", "database",
+     "virtual keys, budgets, rate limits per key and spend tracking; the figure includes our WebAssembly query "
+     "engine, not the official image's native one"),
     ("no-recycle", "worker recycling 10000 + jitter 5000", "sized",
      "bounded worker memory on long runs; costs nothing until a worker reaches its limit (none does in 12 s)"),
 )
@@ -439,4 +451,7 @@ ABLATION = Plan(
 # that drift of a shared host spreads over all of them instead of favouring whichever ran last
 # (about 16 minutes).
 TARGETS = replace(ABLATION, name="targets", variants=("shipped", "sized", "cache", "no-recycle"), redeploy_each_rep=True)
-PLANS = {p.name: p for p in (FULL, STANDARD, QUICK, ABLATION, TARGETS)}
+# What database mode costs per request (issue 11): (c) and (c) with the bundled Postgres, side by
+# side at the ablation's loads, each deployed again for every repetition (about 12 minutes).
+DATABASE = replace(ABLATION, name="database", variants=("sized", "database"), extra_concurrencies={}, redeploy_each_rep=True)
+PLANS = {p.name: p for p in (FULL, STANDARD, QUICK, ABLATION, TARGETS, DATABASE)}

@@ -117,7 +117,7 @@ def ablation_markdown(data):
     if not rows:
         return []
     out = ["", "## What each feature costs per request", "",
-           "CPU per request of every container of the stack (LiteLLM, its edge, its Redis) over the measured window. "
+           "CPU per request of every container of the stack (LiteLLM, its edge, its Redis, its Postgres) over the measured window. "
            "Added = the baseline's median minus the variant's (the feature on minus the feature off, the same load); "
            "the range pairs the extremes of both (baseline min − variant max … baseline max − variant min). "
            "A negative figure: the stack without the feature costs more.", "",
@@ -136,9 +136,9 @@ def ablation_markdown(data):
             for role, value in (r.get("cpu_ms_per_request_by_container") or {}).items():
                 parts.setdefault(role, []).append(value)
         breakdown.append([labels.get(name, name), concurrency, median_range(_cpu_values(runs), "%.2f")]
-                         + [fmt_num(median(parts.get(role, [])), "%.2f") for role in ("proxy", "edge", "redis")])
+                         + [fmt_num(median(parts.get(role, [])), "%.2f") for role in ("proxy", "edge", "redis", "postgres")])
     out += ["", "CPU ms per request by container (median over repetitions):", "",
-            table(["variant", "conc.", "stack", "LiteLLM", "edge", "Redis"], breakdown)]
+            table(["variant", "conc.", "stack", "LiteLLM", "edge", "Redis", "Postgres"], breakdown)]
     targets = target_lines(data)
     if targets:
         out += ["", "### Against issue 16's targets", ""] + ["- " + t for t in targets]
@@ -383,8 +383,8 @@ def markdown(data, plots):
     if data["ceiling"] or data["runs"]:
         out += ["", "## Throughput, latency, CPU and memory", "",
                 "Median over repetitions, (min–max) where there are several. Latency and LiteLLM's "
-                "`x-litellm-overhead-duration-ms` of successful requests. CPU: the cgroup CPU time of every container of the stack (LiteLLM, its edge and "
-                "its Redis, where the variant has them) during the measured window / requests; client CPU: the load generator's own. RSS: "
+                "`x-litellm-overhead-duration-ms` of successful requests. CPU: the cgroup CPU time of every container of the stack (LiteLLM, its edge, "
+                "its Redis and its Postgres, where the variant has them) during the measured window / requests; client CPU: the load generator's own. RSS: "
                 "master + workers = total (MB, after the last measurement).", "",
                 table(["variant", "conc.", "runs", "2xx req/s", "p50 ms", "p99 ms", "overhead p50 / p99 ms", "errors",
                        "stack CPU ms/req", "client CPU ms/req", "RSS MB"], throughput_rows(data))]

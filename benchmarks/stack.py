@@ -194,15 +194,16 @@ def edge_log(container, log):
 
 # ---------------------------------------------------------------- checks before a run
 
-def preflight():
-    """Problems that make a run impossible, as a list of sentences."""
+def preflight(images=()):
+    """Problems that make a run impossible, as a list of sentences; `images`: more images the
+    chosen variants name (the database variant's)."""
     problems = []
     if os.geteuid() != 0:
         problems.append("run as root: the proxy role writes under %s and drives the Docker engine" % plan.PROJECT_ROOT)
     if shutil.which("docker") is None or shutil.which("ansible-playbook") is None:
         problems.append("docker and ansible-playbook must be on PATH (activate the repo's .venv)")
         return problems
-    for image in (plan.LITELLM_IMAGE, plan.REDIS_IMAGE, plan.BACKEND_IMAGE):
+    for image in (plan.LITELLM_IMAGE, plan.REDIS_IMAGE, plan.BACKEND_IMAGE) + tuple(images):
         if subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode != 0:
             problems.append("image %s is missing: tests/images/build.sh builds it" % image)
     for port in (plan.PORT, plan.BACKEND_PORT):
