@@ -6,7 +6,7 @@
 #   $PREFIX/debian:bookworm        + the host CA bundle (pip/apt behind the TLS-inspecting egress proxy)
 #   $PREFIX/litellm:$LITELLM_VERSION   litellm[proxy] + prometheus-client, non-root, `litellm` entrypoint
 #   $PREFIX/litellm-db:$LITELLM_VERSION   TEST-ONLY: + Prisma's WebAssembly engines behind prisma-wasm/ (database
-#                                  mode); built only when named: `tests/images/build.sh litellm-db`
+#                                  mode, Molecule's database scenario); built with the default set
 #   $PREFIX/redis:7  $PREFIX/postgres:15  $PREFIX/haproxy:2.6  $PREFIX/fake-openai:latest  $PREFIX/molecule-debian:bookworm
 #   $PREFIX/prometheus:2  $PREFIX/alertmanager:0   (Debian's packages, laid out as prom/prometheus and prom/alertmanager)
 #
@@ -87,7 +87,7 @@ build_image() {
 }
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(base litellm redis postgres haproxy fake-openai molecule prometheus alertmanager)
+[ ${#wanted[@]} -gt 0 ] || wanted=(base litellm litellm-db redis postgres haproxy fake-openai molecule prometheus alertmanager)
 want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 
 [ -r "$HOST_CA_BUNDLE" ] || die "host CA bundle $HOST_CA_BUNDLE is not readable"
