@@ -217,7 +217,7 @@ def litellm_sizing(host, overrides=None):
     result["healthcheck_start_period_seconds"] = HEALTHCHECK_START_PERIOD_DB if database else HEALTHCHECK_START_PERIOD
     why["healthcheck_start_period_seconds"] = (
         "database mode: the first boot migrates an empty database (measured 31-56 s), about 3x that" if database else
-        "LiteLLM imports and starts its workers in 15-25 s; failed probes before this do not count")
+        "LiteLLM imports itself in about 15 s (as a uvicorn worker re-import does) before it serves; failed probes before this do not count")
     why["graceful_shutdown_seconds"] = "= request_timeout: a stop lets the longest allowed request finish"
     why["stop_grace_period_seconds"] = "graceful shutdown + %d s before SIGKILL" % STOP_GRACE_HEADROOM
     _timers(result, why, healthcheck_timeout, readiness_timeout, postgres)
